@@ -1,0 +1,39 @@
+/**
+ * Every stable error code Weft emits, with the response it becomes when it reaches a client
+ * and a one-line summary. `docs/errors.md` documents each; a test keeps the two in sync.
+ *
+ * `flag` is the Envoy-style response flag a user sees in access logs and the
+ * `x-weft-error` header; `status` is the HTTP status the proxy answers with.
+ */
+export const ERROR_CODES = {
+  WEFT_ERR_PROXY_NO_ROUTE: { status: 404, flag: 'NR', summary: 'no service or route matches the request' },
+  WEFT_ERR_PROXY_NO_HEALTHY_UPSTREAM: { status: 503, flag: 'UH', summary: 'the chosen backend has no endpoints' },
+  WEFT_ERR_PROXY_UPSTREAM_CONNECT: { status: 503, flag: 'UF', summary: 'connecting to the upstream failed' },
+  WEFT_ERR_PROXY_UPSTREAM_RESET: {
+    status: 503,
+    flag: 'UC',
+    summary: 'the upstream closed or reset the connection before a response',
+  },
+  WEFT_ERR_PROXY_UPSTREAM_PROTOCOL: { status: 502, flag: 'UPE', summary: 'the upstream sent a malformed response' },
+  WEFT_ERR_PROXY_UPSTREAM_TIMEOUT: { status: 504, flag: 'UT', summary: 'the upstream did not answer in time' },
+  WEFT_ERR_PROXY_OVERFLOW: { status: 503, flag: 'UO', summary: 'a connection pool or queue limit was reached' },
+  WEFT_ERR_PROXY_DOWNSTREAM_RESET: {
+    status: 499,
+    flag: 'DC',
+    summary: 'the client closed the connection before the response completed',
+  },
+  WEFT_ERR_PROXY_DRAINING: { status: 503, flag: 'DR', summary: 'the proxy is shutting down and accepts no new work' },
+  WEFT_ERR_HTTP_BAD_REQUEST: { status: 400, flag: 'DPE', summary: 'the request is not valid HTTP' },
+  WEFT_ERR_HTTP_SMUGGLING: {
+    status: 400,
+    flag: 'DPE',
+    summary: 'the request framing is ambiguous (Content-Length with Transfer-Encoding, or differing lengths)',
+  },
+  WEFT_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, flag: 'DPE', summary: 'the request head is larger than allowed' },
+  WEFT_ERR_HTTP_BODY_TOO_LARGE: { status: 413, flag: 'DPE', summary: 'the request body is larger than allowed' },
+  WEFT_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, flag: 'DPE', summary: 'the client did not send a request head in time' },
+  WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document failed validation' },
+  WEFT_ERR_CONFIG_READ: { status: 500, flag: '-', summary: 'a configuration file could not be read or parsed' },
+} as const satisfies Record<string, { status: number; flag: string; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

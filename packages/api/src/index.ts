@@ -1,0 +1,3 @@
+export * from './snapshot.js';
+export * from './bootstrap.js';
+export * from './error-codes.js';
