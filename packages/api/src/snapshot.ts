@@ -81,6 +81,12 @@ export const LimitsSchema = z.strictObject({
   idleTimeoutMs: z.number().int().min(100).default(60_000),
   /** How long protocol detection waits for the first bytes of a connection. */
   detectTimeoutMs: z.number().int().min(10).default(5_000),
+  /**
+   * Time from sending a request until the response head arrives; past it the request gets
+   * 504 with flag UT. 0 (the default) waits as long as the connection lives, as Istio does;
+   * routes set their own timeouts.
+   */
+  responseTimeoutMs: z.number().int().min(0).default(0),
   /** Connect timeout to an upstream endpoint or the local application. */
   connectTimeoutMs: z.number().int().min(10).default(5_000),
   /** Most HTTP/1.1 connections kept to one endpoint; requests beyond wait in a bounded queue. */

@@ -1,0 +1,65 @@
+import type { Socket } from 'node:net';
+import type { HopRef } from '../errors/proxy-error.js';
+import { resolveOutbound } from '../outbound/resolve.js';
+import type { ConfigState } from '../runtime/config-state.js';
+import type { Exchange } from './downstream.js';
+import type { ParsedHead } from './llhttp.js';
+import { buildRequestHead, requestFraming, splitAbsoluteForm, type RequestTarget } from './request-head.js';
+import { joinSockets } from './tunnel.js';
+import type { Http1Pool } from './upstream.js';
+import { ProxyError } from '../errors/proxy-error.js';
+
+/** The side of the proxy and the service a listener serves. */
+export interface Http1Route {
+  readonly direction: 'inbound' | 'outbound';
+  /** `name.namespace` of this sidecar's own service. */
+  readonly proxy: string;
+  /** For an explicit upstream listener: the one service it reaches. */
+  readonly fixedService?: string;
+  /** The current config; read once per request. */
+  readonly config: () => ConfigState;
+  /** Time allowed for a response head; 0 for none. */
+  readonly responseTimeoutMs: () => number;
+}
+
+const onUpgrade =
+  (ex: Exchange) =>
+  (upstream: Socket, upstreamRest: Buffer, _head: ParsedHead): void => {
+    const { socket, rest } = ex.takeOver();
+    joinSockets(socket, upstream, rest, upstreamRest);
+  };
+
+const send = (ex: Exchange, pool: Http1Pool, target: RequestTarget, hop: HopRef, timeoutMs: number): void => {
+  pool.dispatch({
+    exchange: ex,
+    head: buildRequestHead(ex, target, ''),
+    framing: requestFraming(ex),
+    hop,
+    responseTimeoutMs: timeoutMs,
+    ...(ex.head.upgrade ? { onUpgrade: onUpgrade(ex) } : {}),
+  });
+};
+
+/**
+ * The HTTP/1.1 request handler of one listener. Outbound: resolve service, route, backend
+ * and endpoint, then forward on that endpoint's pool. Inbound: forward to the local app.
+ */
+export const http1Handler =
+  (route: Http1Route) =>
+  (ex: Exchange): void => {
+    const config = route.config();
+    const absolute = splitAbsoluteForm(ex.head.url);
+    const target: RequestTarget = absolute ?? { authority: ex.facts.host, path: ex.head.url };
+    if (route.direction === 'inbound') {
+      const pool = config.appPool();
+      const hop: HopRef = { direction: 'inbound', proxy: route.proxy, service: route.proxy, endpoint: 'app' };
+      if (pool === undefined) {
+        ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', hop));
+        return;
+      }
+      send(ex, pool, target, hop, route.responseTimeoutMs());
+      return;
+    }
+    const resolved = resolveOutbound(config.table, route.proxy, route.fixedService, target.authority, target.path);
+    send(ex, config.poolFor(resolved.endpoint), target, resolved.hop, route.responseTimeoutMs());
+  };

@@ -1,0 +1,367 @@
+import type { Socket } from 'node:net';
+import type { ErrorCode } from '@weft/api';
+import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
+import { dial, type ConnectTarget } from '../transport/connect.js';
+import type { Exchange } from './downstream.js';
+import { appendEndToEnd, lastChunk, responseHasNoBody, scanHead } from './head.js';
+import { Http1Parser, isParserError, type ParsedHead, type RawHeaders } from './llhttp.js';
+
+/** One request ready to go upstream: its serialised head and what is needed to finish it. */
+export interface UpstreamRequest {
+  readonly exchange: Exchange;
+  /** Request line and headers, ending in the blank line. */
+  readonly head: string;
+  readonly framing: 'none' | 'length' | 'chunked';
+  readonly hop: HopRef;
+  /** Time allowed from sending until the response head arrives; 0 for none. */
+  readonly responseTimeoutMs: number;
+  /** Called when the exchange took the socket over after a 101 response. */
+  readonly onUpgrade?: (upstream: Socket, rest: Buffer, head: ParsedHead) => void;
+}
+
+/** Limits of one endpoint's pool. */
+export interface PoolLimits {
+  readonly maxConnections: number;
+  readonly maxPending: number;
+}
+
+/**
+ * One HTTP/1.1 connection to an upstream, carrying one request at a time. It parses the
+ * response with llhttp and streams it to the exchange, with backpressure both ways.
+ */
+class UpstreamConnection {
+  readonly socket: Socket;
+  readonly #pool: Http1Pool;
+  readonly #parser: Http1Parser;
+  #req: UpstreamRequest | undefined;
+  #responseHead: ParsedHead | undefined;
+  #trailers: RawHeaders | undefined;
+  #requestSent = false;
+  #gotBytes = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** How many requests this connection carried; a reused one may have been closed by the peer. */
+  uses = 0;
+  #dead = false;
+
+  constructor(socket: Socket, pool: Http1Pool) {
+    this.socket = socket;
+    this.#pool = pool;
+    this.#parser = new Http1Parser('response', 64 * 1024, {
+      onHead: (head) => this.#onHead(head),
+      onBody: (chunk) => this.#onBody(chunk),
+      onTrailers: (t) => {
+        this.#trailers = t;
+      },
+      onMessageEnd: () => this.#onMessageEnd(),
+    });
+    socket.on('data', (d: Buffer) => this.#onData(d));
+    socket.on('error', (err) => this.#onGone(err));
+    socket.on('close', () => this.#onGone(undefined));
+    socket.on('end', () => {
+      // A close-delimited body ends with the connection.
+      const fin = this.#parser.finish();
+      if (fin === undefined && this.#req !== undefined && this.#responseHead !== undefined) this.#onMessageEnd();
+      this.socket.end();
+    });
+    socket.on('drain', () => {
+      const ex = this.#req?.exchange;
+      if (ex !== undefined) ex.sinkDrained();
+    });
+  }
+
+  get busy(): boolean {
+    return this.#req !== undefined;
+  }
+
+  send(req: UpstreamRequest): void {
+    this.uses++;
+    this.#req = req;
+    this.#responseHead = undefined;
+    this.#trailers = undefined;
+    this.#requestSent = false;
+    this.#gotBytes = false;
+    const ex = req.exchange;
+    ex.onAbort(() => this.#abort());
+    const socket = this.socket;
+    socket.cork();
+    socket.write(req.head);
+    if (req.framing === 'none') {
+      this.#requestSent = true;
+    } else {
+      const chunked = req.framing === 'chunked';
+      ex.bindBody({
+        write: (chunk) => {
+          if (this.#req !== req) return true;
+          if (!chunked) return socket.write(chunk);
+          socket.write(`${chunk.length.toString(16)}\r\n`);
+          socket.write(chunk);
+          return socket.write('\r\n');
+        },
+        end: (trailers) => {
+          if (this.#req !== req) return;
+          if (chunked) socket.write(lastChunk(trailers));
+          this.#requestSent = true;
+          if (this.#responseHead === undefined && this.#parserDone) this.#release();
+        },
+      });
+    }
+    process.nextTick(uncork, socket);
+    if (req.responseTimeoutMs > 0) {
+      this.#timer = setTimeout(() => this.#onTimeout(req), req.responseTimeoutMs);
+    }
+  }
+
+  #parserDone = false;
+
+  #onData(d: Buffer): void {
+    this.#gotBytes = true;
+    const ex = this.#req?.exchange;
+    if (ex === undefined) {
+      // Bytes with no request outstanding: the peer is out of step. Never reuse it.
+      this.socket.destroy();
+      return;
+    }
+    const r = this.#parser.execute(d);
+    if (isParserError(r)) {
+      this.#fail('WEFT_ERR_PROXY_UPSTREAM_PROTOCOL', `invalid response from upstream: ${r.reason || r.code}`);
+      this.socket.destroy();
+      return;
+    }
+    const head = this.#responseHead;
+    if (head !== undefined && head.upgrade && head.status === 101 && this.#req?.onUpgrade !== undefined) {
+      const req = this.#req;
+      this.#detachForUpgrade();
+      req.onUpgrade?.(this.socket, d.subarray(r), head);
+    }
+  }
+
+  #onHead(head: ParsedHead): boolean {
+    const req = this.#req;
+    if (req === undefined) return false;
+    const ex = req.exchange;
+    const method = ex.head.method;
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+      ex.writeInterim(head.status, head.reason, appendEndToEnd('', head.headers, scanHead(head.headers), false));
+      return false;
+    }
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#responseHead = head;
+    const facts = scanHead(head.headers);
+    if (head.status === 101) {
+      // Only the upgrade handler may accept a protocol switch; headers pass as they are.
+      if (req.onUpgrade === undefined) {
+        this.#fail('WEFT_ERR_PROXY_UPSTREAM_PROTOCOL', 'upstream switched protocols for a request that did not ask to');
+        return true;
+      }
+      ex.writeSwitchingProtocols(head.reason, appendEndToEnd('connection: upgrade\r\n', head.headers, facts, true));
+      return true;
+    }
+    const noBody = responseHasNoBody(method, head.status);
+    const framing = noBody ? 'none' : facts.contentLength >= 0 && !facts.chunked ? 'length' : 'chunked';
+    ex.writeHead(head.status, head.reason, appendEndToEnd('', head.headers, facts, false), framing);
+    ex.onClientDrain(() => this.socket.resume());
+    return noBody;
+  }
+
+  #onBody(chunk: Buffer): void {
+    const ex = this.#req?.exchange;
+    if (ex === undefined) return;
+    if (!ex.writeBody(chunk)) this.socket.pause();
+  }
+
+  #onMessageEnd(): void {
+    const req = this.#req;
+    if (req === undefined || this.#responseHead === undefined) return;
+    if (this.#responseHead.status === 101) return;
+    const keepAlive = this.#responseHead.keepAlive;
+    req.exchange.onClientDrain(undefined);
+    req.exchange.end(this.#trailers);
+    if (!keepAlive) {
+      this.#req = undefined;
+      this.socket.end();
+      return;
+    }
+    this.#parserDone = true;
+    if (this.#requestSent) this.#release();
+    else {
+      // The upstream answered before the request body was sent (an early error response):
+      // the connection cannot carry another request cleanly.
+      this.#req = undefined;
+      this.socket.destroy();
+    }
+  }
+
+  #release(): void {
+    this.#req = undefined;
+    this.#responseHead = undefined;
+    this.#parserDone = false;
+    if (this.socket.isPaused()) this.socket.resume();
+    this.#pool.release(this);
+  }
+
+  #detachForUpgrade(): void {
+    this.#req = undefined;
+    this.#dead = true;
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('drain');
+    this.socket.removeAllListeners('end');
+    this.socket.removeAllListeners('close');
+    this.socket.removeAllListeners('error');
+    this.#parser.close();
+    this.#pool.forget(this);
+  }
+
+  #onTimeout(req: UpstreamRequest): void {
+    this.#timer = undefined;
+    if (this.#req !== req || this.#responseHead !== undefined) return;
+    this.#fail('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${req.responseTimeoutMs} ms`);
+    this.socket.destroy();
+  }
+
+  #abort(): void {
+    // The client went away: the upstream request is cancelled, not left running.
+    this.#req = undefined;
+    this.socket.destroy();
+  }
+
+  #fail(code: ErrorCode, reason: string, cause?: unknown): void {
+    const req = this.#req;
+    this.#req = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (req === undefined) return;
+    req.exchange.onClientDrain(undefined);
+    req.exchange.fail(new ProxyError(code, reason, req.hop, { cause }));
+  }
+
+  #onGone(err: Error | undefined): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const req = this.#req;
+    this.#pool.forget(this);
+    try {
+      this.#parser.close();
+    } catch {
+      /* closed already */
+    }
+    if (req === undefined) return;
+    // A reused keep-alive connection the peer closed just as we wrote: the request never
+    // reached the application, so sending it again on a fresh connection is safe.
+    if (!this.#gotBytes && this.uses > 1 && !req.exchange.hasBody && !req.exchange.ended) {
+      this.#req = undefined;
+      this.#pool.dispatch(req);
+      return;
+    }
+    const reason = err?.message ?? 'upstream closed the connection before a complete response';
+    this.#fail(upstreamSocketErrorCode(err, true), reason, err);
+  }
+
+  close(): void {
+    if (this.#req === undefined) this.socket.end();
+  }
+}
+
+const uncork = (socket: Socket): void => socket.uncork();
+
+/**
+ * The HTTP/1.1 connections to one endpoint: idle connections are reused most-recent first,
+ * at most `maxConnections` exist, and requests beyond wait in a queue of at most
+ * `maxPending`; past that they fail fast with `UO` rather than queue without bound.
+ */
+export class Http1Pool {
+  readonly target: ConnectTarget;
+  readonly #limits: PoolLimits;
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #all = new Set<UpstreamConnection>();
+  #connecting = 0;
+  readonly #pending: UpstreamRequest[] = [];
+  #closed = false;
+
+  constructor(target: ConnectTarget, limits: PoolLimits) {
+    this.target = target;
+    this.#limits = limits;
+  }
+
+  /** Connections open or opening. */
+  get size(): number {
+    return this.#all.size + this.#connecting;
+  }
+
+  /** Sends `req` on an idle connection, a new one, or queues it. */
+  dispatch(req: UpstreamRequest): void {
+    if (req.exchange.ended) return;
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      idle.send(req);
+      return;
+    }
+    if (this.size < this.#limits.maxConnections && !this.#closed) {
+      this.#open(req);
+      return;
+    }
+    if (this.#pending.length >= this.#limits.maxPending) {
+      req.exchange.fail(
+        new ProxyError(
+          'WEFT_ERR_PROXY_OVERFLOW',
+          `pool full: ${this.#limits.maxConnections} connections busy and ${this.#limits.maxPending} requests waiting`,
+          req.hop,
+        ),
+      );
+      return;
+    }
+    this.#pending.push(req);
+  }
+
+  #open(req: UpstreamRequest): void {
+    this.#connecting++;
+    dial(this.target, 'http/1.1', (err, socket) => {
+      this.#connecting--;
+      if (err !== undefined || socket === undefined) {
+        const e = new ProxyError(upstreamSocketErrorCode(err, false), err?.message ?? 'connect failed', req.hop, { cause: err });
+        req.exchange.fail(e);
+        // Requests queued behind this one would meet the same endpoint: fail them too,
+        // rather than let them wait for a connection that is not coming.
+        for (const p of this.#pending.splice(0)) p.exchange.fail(e);
+        return;
+      }
+      const conn = new UpstreamConnection(socket, this);
+      this.#all.add(conn);
+      if (req.exchange.ended) this.release(conn);
+      else conn.send(req);
+    });
+  }
+
+  /** @internal a connection finished a request and may take another. */
+  release(conn: UpstreamConnection): void {
+    let next = this.#pending.shift();
+    while (next !== undefined && next.exchange.ended) next = this.#pending.shift();
+    if (next !== undefined) {
+      conn.send(next);
+      return;
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#idle.push(conn);
+  }
+
+  /** @internal a connection is gone. */
+  forget(conn: UpstreamConnection): void {
+    this.#all.delete(conn);
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    // A waiting request can use the freed slot.
+    const next = this.#pending.shift();
+    if (next !== undefined) this.dispatch(next);
+  }
+
+  /** Closes idle connections now and busy ones once their request is done. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#idle.splice(0)) c.close();
+  }
+}

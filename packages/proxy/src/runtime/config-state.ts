@@ -1,0 +1,98 @@
+import { snapshotVersion, type ProxyBootstrap, type ProxySnapshot } from '@weft/api';
+import { endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
+import { RoutingTable } from '../routing/routing-table.js';
+import { Http1Pool } from '../http1/upstream.js';
+import type { ConnectTarget } from '../transport/connect.js';
+import { loadTlsMaterial, type TlsMaterial } from '../transport/tls-config.js';
+
+/**
+ * Everything compiled from one snapshot that the request path reads. It is built whole,
+ * then swapped in at once; requests in flight keep the state they started with.
+ */
+export class ConfigState {
+  readonly snapshot: ProxySnapshot;
+  readonly version: string;
+  readonly table: RoutingTable;
+  readonly tls: TlsMaterial | undefined;
+  /** Pools of this state by endpoint key; shared with the next state where unchanged. */
+  readonly #pools: Map<string, Http1Pool>;
+  readonly #appTarget: ConnectTarget | undefined;
+  #appPool: Http1Pool | undefined;
+
+  constructor(snapshot: ProxySnapshot, bootstrap: ProxyBootstrap, previous: ConfigState | undefined) {
+    this.snapshot = snapshot;
+    this.version = snapshotVersion(snapshot);
+    this.table = new RoutingTable(snapshot, bootstrap.namespace);
+    this.tls = loadTlsMaterial(snapshot.transport);
+    // Pools survive a swap when the endpoint and the TLS material are unchanged, so that a
+    // route change does not cost every connection.
+    const sameTransport =
+      previous !== undefined &&
+      JSON.stringify(previous.snapshot.transport) === JSON.stringify(snapshot.transport) &&
+      JSON.stringify(previous.snapshot.limits) === JSON.stringify(snapshot.limits);
+    this.#pools = sameTransport ? previous.#pools : new Map();
+    this.#appPool = sameTransport ? previous.#appPool : undefined;
+    this.#appTarget =
+      bootstrap.appPort === undefined
+        ? undefined
+        : {
+            key: `app|${bootstrap.appHost}:${bootstrap.appPort}`,
+            host: bootstrap.appHost,
+            port: bootstrap.appPort,
+            connectTimeoutMs: snapshot.limits.connectTimeoutMs,
+          };
+  }
+
+  /** The pool for an endpoint of another proxy. */
+  poolFor(endpoint: EndpointRef): Http1Pool {
+    let pool = this.#pools.get(endpoint.key);
+    if (pool === undefined) {
+      const tls = this.tls;
+      pool = new Http1Pool(
+        {
+          key: endpoint.key,
+          host: endpoint.address,
+          port: endpoint.port,
+          connectTimeoutMs: this.snapshot.limits.connectTimeoutMs,
+          ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer } }),
+        },
+        {
+          maxConnections: this.snapshot.limits.maxConnectionsPerEndpoint,
+          maxPending: this.snapshot.limits.maxPendingRequestsPerEndpoint,
+        },
+      );
+      this.#pools.set(endpoint.key, pool);
+    }
+    return pool;
+  }
+
+  /** The pool for the local application, or undefined for a client-only proxy. */
+  appPool(): Http1Pool | undefined {
+    if (this.#appTarget === undefined) return undefined;
+    this.#appPool ??= new Http1Pool(this.#appTarget, {
+      maxConnections: this.snapshot.limits.maxConnectionsPerEndpoint,
+      maxPending: this.snapshot.limits.maxPendingRequestsPerEndpoint,
+    });
+    return this.#appPool;
+  }
+
+  /** Closes what the next state does not share: pools of endpoints that are gone. */
+  retire(next: ConfigState | undefined): void {
+    const shared = next !== undefined && next.#pools === this.#pools;
+    const keep = shared ? next.#liveEndpointKeys() : new Set<string>();
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(key)) continue;
+      pool.close();
+      if (shared) this.#pools.delete(key);
+    }
+    if (next === undefined || next.#appPool !== this.#appPool) this.#appPool?.close();
+  }
+
+  #liveEndpointKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const list of Object.values(this.snapshot.endpoints)) {
+      for (const e of list) keys.add(endpointKey(e.address, e.port));
+    }
+    return keys;
+  }
+}

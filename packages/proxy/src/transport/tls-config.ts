@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import type { Transport } from '@weft/api';
+import { WeftError } from '@weft/core';
+
+/** The TLS material of one snapshot, loaded once when the snapshot is applied. */
+export interface TlsMaterial {
+  /** Context for accepting TLS on the mesh port. */
+  readonly server: SecureContext;
+  /** Context for dialling other proxies. */
+  readonly client: SecureContext;
+  readonly verifyPeer: (socket: TLSSocket) => Error | undefined;
+}
+
+const read = (file: string, field: string): Buffer => {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new WeftError('WEFT_ERR_CONFIG_READ', `transport.tls.${field}: cannot read ${file}: ${(err as Error).message}`, {
+      field: `transport.tls.${field}`,
+      file,
+    });
+  }
+};
+
+/**
+ * Loads the transport's TLS material, or returns undefined when TLS is disabled. Every
+ * proxy-to-proxy connection is TLS 1.3 with both sides presenting certificates: the peer's
+ * chain must lead to the configured CA.
+ */
+export const loadTlsMaterial = (transport: Transport): TlsMaterial | undefined => {
+  const tls = transport.tls;
+  if (tls.mode === 'disabled') return undefined;
+  const cert = read(tls.certFile, 'certFile');
+  const key = read(tls.keyFile, 'keyFile');
+  const ca = read(tls.caFile, 'caFile');
+  const options = { cert, key, ca, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
+  let server: SecureContext;
+  let client: SecureContext;
+  try {
+    server = createSecureContext(options);
+    client = createSecureContext(options);
+  } catch (err) {
+    throw new WeftError('WEFT_ERR_CONFIG_INVALID', `transport.tls: ${(err as Error).message}`, { field: 'transport.tls' });
+  }
+  return {
+    server,
+    client,
+    verifyPeer: (socket) =>
+      socket.authorized ? undefined : new Error(`peer certificate refused: ${String(socket.authorizationError)}`),
+  };
+};
