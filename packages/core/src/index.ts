@@ -1,2 +1,3 @@
 export * from './weft-error.js';
 export * from './logger.js';
+export * from './yaml-validate.js';

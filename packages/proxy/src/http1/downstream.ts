@@ -67,6 +67,8 @@ export class Exchange {
   responseStarted = false;
   ended = false;
   #responseFraming: BodyFraming = 'none';
+  /** What the handler resolved the request to, for telemetry (a LogicalService outbound). */
+  target: object | undefined;
   /** Set by a handler that takes the socket over (protocol upgrade). */
   upgraded = false;
 
@@ -162,6 +164,11 @@ export class Exchange {
     } else if (http10) connection = 'connection: keep-alive\r\n';
     const te = fr === 'chunked' ? 'transfer-encoding: chunked\r\n' : '';
     this.#conn.write(`HTTP/1.1 ${status} ${reason}\r\n${headerBlock}${te}${connection}\r\n`);
+  }
+
+  /** The client connection, so that a writer can batch several writes into one. */
+  get downstream(): Downstream {
+    return this.#conn;
   }
 
   /** Sets the function to call when the client's socket drains (upstream backpressure). */
@@ -323,7 +330,16 @@ export class Downstream {
       this.#upgradeRest = d.subarray(r);
       this.pauseReading();
     }
-    process.nextTick(uncork, this.#socket);
+    this.#socket.uncork();
+  }
+
+  /** Batches the writes that follow into one (one syscall, one TLS record) until uncork(). */
+  cork(): void {
+    this.#socket.cork();
+  }
+
+  uncork(): void {
+    this.#socket.uncork();
   }
 
   #onHead(head: ParsedHead): void {
@@ -511,5 +527,3 @@ export class Downstream {
     this.#onClose(this);
   }
 }
-
-const uncork = (socket: Socket): void => socket.uncork();

@@ -61,5 +61,6 @@ export const http1Handler =
       return;
     }
     const resolved = resolveOutbound(config.table, route.proxy, route.fixedService, target.authority, target.path);
+    ex.target = resolved.service;
     send(ex, config.poolFor(resolved.endpoint), target, resolved.hop, route.responseTimeoutMs());
   };

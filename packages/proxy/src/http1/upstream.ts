@@ -121,7 +121,11 @@ class UpstreamConnection {
       this.socket.destroy();
       return;
     }
+    // Everything this read produces for the client (head, body, end) leaves in one write.
+    const client = ex.downstream;
+    client.cork();
     const r = this.#parser.execute(d);
+    client.uncork();
     if (isParserError(r)) {
       this.#fail('WEFT_ERR_PROXY_UPSTREAM_PROTOCOL', `invalid response from upstream: ${r.reason || r.code}`);
       this.socket.destroy();

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api';
+import { createLogger, WeftError } from '@weft/core';
+import { startSidecar } from '@weft/proxy';
+import { z } from 'zod';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+interface ProxyFlags {
+  service: string;
+  namespace: string;
+  port: string;
+  appPort?: string;
+  appHost: string;
+  appProtocol: string;
+  listenHost: string;
+  upstream: string[];
+  httpProxyPort?: string;
+  adminPort: string;
+  adminHost: string;
+  config?: string;
+  controlPlane?: string;
+  drainTimeout: string;
+  label: string[];
+}
+
+const toInt = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+
+/** Turns flags into a validated bootstrap; a bad flag names itself and the rule it broke. */
+export const bootstrapFromFlags = (flags: ProxyFlags): ProxyBootstrap => {
+  const upstreams = flags.upstream.map((u) => {
+    const r = UpstreamFlagSchema.safeParse(u);
+    if (!r.success) throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--upstream ${u}: ${r.error.issues[0]?.message ?? 'invalid'}`, { field: '--upstream' });
+    return r.data;
+  });
+  const labels: Record<string, string> = {};
+  for (const l of flags.label) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--label ${l}: must be KEY=VALUE`, { field: '--label' });
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const r = ProxyBootstrapSchema.safeParse({
+    service: flags.service,
+    namespace: flags.namespace,
+    port: toInt(flags.port),
+    appPort: toInt(flags.appPort),
+    appHost: flags.appHost,
+    appProtocol: flags.appProtocol,
+    listenHost: flags.listenHost,
+    upstreams,
+    httpProxyPort: toInt(flags.httpProxyPort),
+    adminPort: toInt(flags.adminPort),
+    adminHost: flags.adminHost,
+    drainTimeoutMs: toInt(flags.drainTimeout),
+    labels,
+  });
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `--${i.path.map(String).join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`).join('; ');
+    throw new WeftError('WEFT_ERR_CONFIG_INVALID', msg, { field: 'flags' });
+  }
+  return r.data;
+};
+
+/** `weft proxy`: the sidecar of one service instance. */
+export const registerProxyCommand = (program: Command): void => {
+  program
+    .command('proxy')
+    .description('run the sidecar proxy of one service instance')
+    .requiredOption('--service <name>', 'the service this instance belongs to')
+    .option('--namespace <ns>', 'namespace of the service', 'default')
+    .option('--port <port>', 'mesh-facing inbound port (0 picks one)', '0')
+    .option('--app-port <port>', 'where the application listens on loopback')
+    .option('--app-host <host>', 'where the application listens', '127.0.0.1')
+    .option('--app-protocol <protocol>', 'http, http2, grpc or tcp', 'http')
+    .option('--listen-host <host>', 'interface of the inbound port', '127.0.0.1')
+    .option('--upstream <name:localport>', 'explicit outbound listener (repeatable)', collect, [])
+    .option('--http-proxy-port <port>', 'outbound HTTP proxy listener for HTTP_PROXY clients')
+    .option('--admin-port <port>', 'admin port: /ready /live /config /metrics', '0')
+    .option('--admin-host <host>', 'interface of the admin port', '127.0.0.1')
+    .option('--config <file>', 'proxy snapshot file (YAML or JSON); re-read on change and SIGHUP')
+    .option('--control-plane <host:port>', 'control plane config stream')
+    .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
+    .option('--label <key=value>', 'workload label (repeatable), e.g. version=v2', collect, [])
+    .action(async (flags: ProxyFlags) => {
+      const bootstrap = bootstrapFromFlags(flags);
+      if (flags.config === undefined) {
+        throw new WeftError(
+          'WEFT_ERR_CONFIG_INVALID',
+          flags.controlPlane === undefined
+            ? '--config FILE is required'
+            : '--control-plane is not available in this version; use --config FILE',
+          { field: '--config' },
+        );
+      }
+      const logger = createLogger({ name: `proxy/${bootstrap.service}` });
+      const sidecar = await startSidecar({ bootstrap, configFile: z.string().parse(flags.config), logger });
+      const ports = sidecar.proxy.ports;
+      // One machine-readable line on stdout says where everything listens.
+      process.stdout.write(
+        `weft proxy ready ${JSON.stringify({ inbound: ports.inbound, upstreams: ports.upstreams, httpProxy: ports.httpProxy, admin: sidecar.admin.port })}\n`,
+      );
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'draining');
+        void sidecar.stop().then(() => {
+          logger.flush();
+          process.exit(0);
+        });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => void sidecar.reload());
+    });
+};

@@ -1,0 +1,132 @@
+import { performance } from 'node:perf_hooks';
+import type { ProxyBootstrap, ProxySnapshot } from '@weft/api';
+import { WeftError, type Logger } from '@weft/core';
+import { startAdminServer, type AdminServer, type ConfigRejection } from '../admin/admin-server.js';
+import { FileSnapshotSource } from '../config/file-snapshot-source.js';
+import type { Exchange } from '../http1/downstream.js';
+import type { LogicalService } from '../routing/routing-table.js';
+import { createProxyMetrics, type HttpRequestLabels, type ProxyMetrics } from '../telemetry/proxy-metrics.js';
+import { MetricsRegistry } from '../telemetry/registry.js';
+import { Proxy } from './proxy.js';
+
+/** A running sidecar: the data plane, its admin port, its config source and telemetry. */
+export interface Sidecar {
+  readonly proxy: Proxy;
+  readonly admin: AdminServer;
+  readonly metrics: ProxyMetrics;
+  /** Re-reads the config source now (SIGHUP). */
+  reload(): Promise<void>;
+  /** Drains traffic, then closes the admin port and the source. */
+  stop(): Promise<void>;
+}
+
+export interface SidecarOptions {
+  readonly bootstrap: ProxyBootstrap;
+  /** `weft proxy --config FILE`: the snapshot file. */
+  readonly configFile: string;
+  readonly logger: Logger;
+}
+
+/**
+ * Telemetry of finished HTTP/1.1 exchanges. Label sets are made once per target (per
+ * logical service of a config) and cached, so recording costs a few map lookups.
+ */
+const exchangeRecorder = (metrics: ProxyMetrics): ((ex: Exchange, direction: 'inbound' | 'outbound') => void) => {
+  const outbound = new WeakMap<object, HttpRequestLabels>();
+  const unknownTarget = metrics.outboundLabels({ service: 'unknown', serviceName: 'unknown', serviceNamespace: 'unknown', protocol: 'http' });
+  const inbound = metrics.inboundLabels({ protocol: 'http', securityPolicy: 'unknown' });
+  const labelsOf = (target: object | undefined): HttpRequestLabels => {
+    if (target === undefined) return unknownTarget;
+    let labels = outbound.get(target);
+    if (labels === undefined) {
+      const svc = target as LogicalService;
+      labels = metrics.outboundLabels({ service: svc.key, serviceName: svc.name, serviceNamespace: svc.namespace, protocol: 'http' });
+      outbound.set(target, labels);
+    }
+    return labels;
+  };
+  return (ex, direction) => {
+    if (ex.upgraded) return;
+    const labels = direction === 'inbound' ? inbound : labelsOf(ex.target);
+    metrics.recordHttp(labels, ex.status, ex.flag, '', performance.now() - ex.startedAt, ex.requestBytes, ex.responseBytes);
+  };
+};
+
+/**
+ * Starts a sidecar from a bootstrap and a snapshot file: loads and validates the file
+ * (throwing, with file, line and field, when it is invalid), starts the data plane and the
+ * admin port, then follows the file: each valid change is applied, each invalid one is
+ * refused and reported while the last good config keeps serving.
+ */
+export const startSidecar = async (options: SidecarOptions): Promise<Sidecar> => {
+  const { bootstrap, logger } = options;
+  const source = new FileSnapshotSource(options.configFile);
+  const first = await source.load();
+  const registry = new MetricsRegistry();
+  const metrics = createProxyMetrics(registry, {
+    service: bootstrap.service,
+    namespace: bootstrap.namespace,
+    labels: bootstrap.labels,
+  });
+  const proxy = await Proxy.start(bootstrap, first, logger.child({ component: 'proxy' }), {
+    onExchangeEnd: exchangeRecorder(metrics),
+  });
+  metrics.configApplied(first.routesVersion, first.endpointsVersion);
+  let lastRejection: ConfigRejection | undefined;
+  const reject = (err: WeftError, snapshot?: ProxySnapshot): void => {
+    lastRejection = {
+      at: new Date().toISOString(),
+      message: err.message,
+      ...(snapshot === undefined ? {} : { version: `${snapshot.routesVersion}/${snapshot.endpointsVersion}` }),
+    };
+    metrics.configRejected();
+    logger.error({ code: err.code, file: options.configFile }, `config rejected, last good config keeps serving: ${err.message}`);
+  };
+  source.watch({
+    onSnapshot: (snapshot) => {
+      try {
+        proxy.apply(snapshot);
+        lastRejection = undefined;
+        metrics.configApplied(snapshot.routesVersion, snapshot.endpointsVersion);
+      } catch (err) {
+        reject(err instanceof WeftError ? err : new WeftError('WEFT_ERR_CONFIG_INVALID', String(err)), snapshot);
+      }
+    },
+    onRejected: (err) => reject(err),
+  });
+  const admin = await startAdminServer({
+    host: bootstrap.adminHost,
+    port: bootstrap.adminPort,
+    registry,
+    logger,
+    state: {
+      isLive: () => true,
+      isReady: () => !proxy.draining,
+      notReadyReason: () => (proxy.draining ? 'draining' : undefined),
+      config: () => {
+        const c = proxy.config;
+        return {
+          version: c.version,
+          routesVersion: c.snapshot.routesVersion,
+          endpointsVersion: c.snapshot.endpointsVersion,
+          snapshot: c.snapshot,
+          ...(lastRejection === undefined ? {} : { lastRejection }),
+        };
+      },
+    },
+  });
+  return {
+    proxy,
+    admin,
+    metrics,
+    reload: async () => {
+      await source.reload();
+    },
+    stop: async () => {
+      source.close();
+      await proxy.drain(bootstrap.drainTimeoutMs);
+      await admin.close();
+      metrics.stop();
+    },
+  };
+};
