@@ -22,7 +22,6 @@ export const ERROR_CODES = {
     flag: 'DC',
     summary: 'the client closed the connection before the response completed',
   },
-  WEFT_ERR_PROXY_DRAINING: { status: 503, flag: 'DR', summary: 'the proxy is shutting down and accepts no new work' },
   WEFT_ERR_HTTP_BAD_REQUEST: { status: 400, flag: 'DPE', summary: 'the request is not valid HTTP' },
   WEFT_ERR_HTTP_SMUGGLING: {
     status: 400,
@@ -32,8 +31,8 @@ export const ERROR_CODES = {
   WEFT_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, flag: 'DPE', summary: 'the request head is larger than allowed' },
   WEFT_ERR_HTTP_BODY_TOO_LARGE: { status: 413, flag: 'DPE', summary: 'the request body is larger than allowed' },
   WEFT_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, flag: 'DPE', summary: 'the client did not send a request head in time' },
-  WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document failed validation' },
-  WEFT_ERR_CONFIG_READ: { status: 500, flag: '-', summary: 'a configuration file could not be read or parsed' },
+  WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document is not valid YAML or failed validation' },
+  WEFT_ERR_CONFIG_READ: { status: 500, flag: '-', summary: 'a configuration file could not be read' },
 } as const satisfies Record<string, { status: number; flag: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
