@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api';
 import { createLogger, WeftError } from '@weft/core';
-import { startSidecar } from '@weft/proxy';
-import { z } from 'zod';
+import { FileSnapshotSource, startSidecar } from '@weft/proxy';
+import cluster from 'node:cluster';
+import { printReady, runPrimary, serveAsWorker, workerStateChanged } from './proxy-workers.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -22,6 +23,7 @@ interface ProxyFlags {
   controlPlane?: string;
   drainTimeout: string;
   label: string[];
+  concurrency: string;
 }
 
 const toInt = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
@@ -81,6 +83,7 @@ export const registerProxyCommand = (program: Command): void => {
     .option('--control-plane <host:port>', 'control plane config stream')
     .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
     .option('--label <key=value>', 'workload label (repeatable), e.g. version=v2', collect, [])
+    .option('--concurrency <n>', 'worker processes (one event loop is one core)', '1')
     .action(async (flags: ProxyFlags) => {
       const bootstrap = bootstrapFromFlags(flags);
       if (flags.config === undefined) {
@@ -92,25 +95,45 @@ export const registerProxyCommand = (program: Command): void => {
           { field: '--config' },
         );
       }
+      const configFile = flags.config;
+      const concurrency = Number(flags.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+        throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--concurrency ${flags.concurrency}: must be a whole number from 1 to 64`, {
+          field: '--concurrency',
+        });
+      }
+      const isWorker = process.env['WEFT_PROXY_WORKER'] === '1' && cluster.isWorker;
       const logger = createLogger({ name: `proxy/${bootstrap.service}` });
-      const sidecar = await startSidecar({ bootstrap, configFile: z.string().parse(flags.config), logger });
-      const ports = sidecar.proxy.ports;
+      if (concurrency > 1 && cluster.isPrimary) {
+        // Validate once here, so that a bad file is reported once and no worker starts.
+        const first = await new FileSnapshotSource(configFile).load();
+        await runPrimary(bootstrap, first, concurrency, logger);
+        return;
+      }
+      let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
+      sidecar = await startSidecar({
+        bootstrap,
+        configFile,
+        logger,
+        startAdmin: !isWorker,
+        ...(isWorker ? { onConfigChange: () => sidecar !== undefined && workerStateChanged(sidecar) } : {}),
+      });
+      const running = sidecar;
+      if (isWorker) serveAsWorker(running);
       // One machine-readable line on stdout says where everything listens.
-      process.stdout.write(
-        `weft proxy ready ${JSON.stringify({ inbound: ports.inbound, upstreams: ports.upstreams, httpProxy: ports.httpProxy, admin: sidecar.admin.port })}\n`,
-      );
+      else printReady(running.proxy.ports, running.admin?.port);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'draining');
-        void sidecar.stop().then(() => {
+        void running.stop().then(() => {
           logger.flush();
           process.exit(0);
         });
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => void sidecar.reload());
+      process.on('SIGHUP', () => void running.reload());
     });
 };

@@ -45,6 +45,11 @@ export interface AdminServerOptions {
   /** Port to bind; 0 picks a free one. */
   readonly port: number;
   readonly registry: MetricsRegistry;
+  /**
+   * Renders `/metrics` instead of `registry` (a multi-worker sidecar merges its workers').
+   * A rejected promise answers 503.
+   */
+  readonly renderMetrics?: () => Promise<string>;
   /** The root logger; `PUT /log-level` changes its level (children follow unless set on their own). */
   readonly logger: Logger;
   readonly state: AdminState;
@@ -84,7 +89,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 /** Routes by path, then method. HEAD is served wherever GET is. */
 type Routes = Readonly<Record<string, Readonly<Partial<Record<'GET' | 'PUT', Handler>>>>>;
 
-const buildRoutes = ({ registry, logger, state }: AdminServerOptions): Routes => ({
+const buildRoutes = ({ registry, logger, state, renderMetrics }: AdminServerOptions): Routes => ({
   '/live': {
     GET: (_req, res) => (state.isLive() ? sendText(res, 200, 'ok') : sendText(res, 503, 'not live')),
   },
@@ -105,7 +110,13 @@ const buildRoutes = ({ registry, logger, state }: AdminServerOptions): Routes =>
     },
   },
   '/metrics': {
-    GET: (_req, res) => send(res, 200, PROMETHEUS_CONTENT_TYPE, registry.render()),
+    GET: (_req, res) => {
+      if (renderMetrics === undefined) return send(res, 200, PROMETHEUS_CONTENT_TYPE, registry.render());
+      renderMetrics().then(
+        (text) => send(res, 200, PROMETHEUS_CONTENT_TYPE, text),
+        (err: unknown) => sendText(res, 503, `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    },
   },
   '/log-level': {
     GET: (_req, res) => sendJson(res, 200, { level: logger.level }),

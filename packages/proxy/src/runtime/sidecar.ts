@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ProxyBootstrap, ProxySnapshot } from '@weft/api';
 import { WeftError, type Logger } from '@weft/core';
-import { startAdminServer, type AdminServer, type ConfigRejection } from '../admin/admin-server.js';
+import { startAdminServer, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
 import { FileSnapshotSource } from '../config/file-snapshot-source.js';
 import type { Exchange } from '../http1/downstream.js';
 import type { LogicalService } from '../routing/routing-table.js';
@@ -12,8 +12,12 @@ import { Proxy } from './proxy.js';
 /** A running sidecar: the data plane, its admin port, its config source and telemetry. */
 export interface Sidecar {
   readonly proxy: Proxy;
-  readonly admin: AdminServer;
+  /** The admin server, unless the sidecar is one worker of several (see `startAdmin`). */
+  readonly admin: AdminServer | undefined;
   readonly metrics: ProxyMetrics;
+  readonly registry: MetricsRegistry;
+  /** What the admin port reports: readiness and the config in effect. */
+  readonly state: AdminState;
   /** Re-reads the config source now (SIGHUP). */
   reload(): Promise<void>;
   /** Drains traffic, then closes the admin port and the source. */
@@ -25,6 +29,10 @@ export interface SidecarOptions {
   /** `weft proxy --config FILE`: the snapshot file. */
   readonly configFile: string;
   readonly logger: Logger;
+  /** Start the admin port (default). A worker of a multi-core sidecar leaves it to its primary. */
+  readonly startAdmin?: boolean;
+  /** Called after each config change was applied or refused. */
+  readonly onConfigChange?: () => void;
 }
 
 /**
@@ -91,41 +99,45 @@ export const startSidecar = async (options: SidecarOptions): Promise<Sidecar> =>
       } catch (err) {
         reject(err instanceof WeftError ? err : new WeftError('WEFT_ERR_CONFIG_INVALID', String(err)), snapshot);
       }
+      options.onConfigChange?.();
     },
-    onRejected: (err) => reject(err),
-  });
-  const admin = await startAdminServer({
-    host: bootstrap.adminHost,
-    port: bootstrap.adminPort,
-    registry,
-    logger,
-    state: {
-      isLive: () => true,
-      isReady: () => !proxy.draining,
-      notReadyReason: () => (proxy.draining ? 'draining' : undefined),
-      config: () => {
-        const c = proxy.config;
-        return {
-          version: c.version,
-          routesVersion: c.snapshot.routesVersion,
-          endpointsVersion: c.snapshot.endpointsVersion,
-          snapshot: c.snapshot,
-          ...(lastRejection === undefined ? {} : { lastRejection }),
-        };
-      },
+    onRejected: (err) => {
+      reject(err);
+      options.onConfigChange?.();
     },
   });
+  const state: AdminState = {
+    isLive: () => true,
+    isReady: () => !proxy.draining,
+    notReadyReason: () => (proxy.draining ? 'draining' : undefined),
+    config: () => {
+      const c = proxy.config;
+      return {
+        version: c.version,
+        routesVersion: c.snapshot.routesVersion,
+        endpointsVersion: c.snapshot.endpointsVersion,
+        snapshot: c.snapshot,
+        ...(lastRejection === undefined ? {} : { lastRejection }),
+      };
+    },
+  };
+  const admin =
+    options.startAdmin === false
+      ? undefined
+      : await startAdminServer({ host: bootstrap.adminHost, port: bootstrap.adminPort, registry, logger, state });
   return {
     proxy,
     admin,
     metrics,
+    registry,
+    state,
     reload: async () => {
       await source.reload();
     },
     stop: async () => {
       source.close();
       await proxy.drain(bootstrap.drainTimeoutMs);
-      await admin.close();
+      await admin?.close();
       metrics.stop();
     },
   };
