@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api';
 import { createLogger, WeftError } from '@weft/core';
-import { FileSnapshotSource, startSidecar } from '@weft/proxy';
+import { FileSnapshotSource, startSidecar, type Sidecar } from '@weft/proxy';
 import cluster from 'node:cluster';
 import { printReady, runPrimary, serveAsWorker, workerStateChanged } from './proxy-workers.js';
 
@@ -110,15 +110,15 @@ export const registerProxyCommand = (program: Command): void => {
         await runPrimary(bootstrap, first, concurrency, logger);
         return;
       }
-      let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
-      sidecar = await startSidecar({
+      const holder: { sidecar?: Sidecar } = {};
+      const running = await startSidecar({
         bootstrap,
         configFile,
         logger,
         startAdmin: !isWorker,
-        ...(isWorker ? { onConfigChange: () => sidecar !== undefined && workerStateChanged(sidecar) } : {}),
+        ...(isWorker ? { onConfigChange: () => holder.sidecar !== undefined && workerStateChanged(holder.sidecar) } : {}),
       });
-      const running = sidecar;
+      holder.sidecar = running;
       if (isWorker) serveAsWorker(running);
       // One machine-readable line on stdout says where everything listens.
       else printReady(running.proxy.ports, running.admin?.port);
