@@ -6,6 +6,7 @@ import type { Logger } from '@weft/core';
 import type { HopRef } from '../errors/proxy-error.js';
 import { Downstream, type Exchange } from '../http1/downstream.js';
 import { http1Handler, type Http1Route } from '../http1/handler.js';
+import { createHttp2Handler, type Http2Handler } from '../http2/handler.js';
 import { resolveOutbound } from '../outbound/resolve.js';
 import { forwardTcp, TCP_ALPN } from '../tcp/forward.js';
 import { detectProtocol } from '../transport/detect.js';
@@ -65,6 +66,7 @@ export class Proxy {
   #draining = false;
   /** Set by the HTTP/2 module when it is loaded. */
   http2: Http2ConnectionHandler | undefined;
+  readonly #h2: Http2Handler;
   readonly #self: string;
 
   private constructor(bootstrap: ProxyBootstrap, snapshot: ProxySnapshot, logger: Logger, hooks: ProxyHooks) {
@@ -73,6 +75,8 @@ export class Proxy {
     this.#hooks = hooks;
     this.#self = serviceKey(bootstrap.service, bootstrap.namespace);
     this.#config = new ConfigState(snapshot, bootstrap, undefined);
+    this.#h2 = createHttp2Handler({ proxy: this.#self, bootstrap, config: () => this.#config });
+    this.http2 = this.#h2;
   }
 
   /** Starts listening with `snapshot` as the first config. Throws if it is unusable. */
@@ -299,6 +303,7 @@ export class Proxy {
     this.#draining = true;
     for (const s of this.#servers) s.close();
     for (const c of this.#downstreams) c.drain();
+    void this.#h2.drain();
     const deadline = performance.now() + timeoutMs;
     while (this.#sockets.size > 0 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
@@ -311,6 +316,7 @@ export class Proxy {
     this.#draining = true;
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     for (const s of this.#sockets) s.destroy();
+    this.#h2.close();
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.#config.retire(undefined);
   }

@@ -38,7 +38,10 @@ export const loadTlsMaterial = (transport: Transport): TlsMaterial | undefined =
   let server: SecureContext;
   let client: SecureContext;
   try {
-    server = createSecureContext(options);
+    // A server context that asks for client certificates needs a session id context, or
+    // OpenSSL refuses every resumed session with an internal_error alert (tls.Server sets
+    // one itself; a TLSSocket wrapped by hand does not).
+    server = createSecureContext({ ...options, sessionIdContext: 'weft-mesh' });
     client = createSecureContext(options);
   } catch (err) {
     throw new WeftError('WEFT_ERR_CONFIG_INVALID', `transport.tls: ${(err as Error).message}`, { field: 'transport.tls' });

@@ -1,0 +1,135 @@
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { ProxyError } from '../errors/proxy-error.js';
+import type { H2Exchange } from './exchange.js';
+import { forwardResponseHeaders, forwardTrailers, responseHasNoBody } from './headers.js';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = constants;
+
+/** How {@link relayStream} may end besides a response. */
+export interface RelayOptions {
+  /** Time allowed until the response headers arrive; 0 for none. */
+  readonly responseTimeoutMs: number;
+  /**
+   * Sends the request again on a fresh stream. Offered only while that is safe: the
+   * upstream refused the stream (REFUSED_STREAM: nothing was processed) and no request body
+   * has been consumed. Without it, a refused stream is refused to the client in turn.
+   */
+  readonly retry?: () => void;
+}
+
+/**
+ * Joins a client stream and the upstream stream it was forwarded on, until both close:
+ * request body and trailers up, response headers, body and trailers down (`pipe` both ways,
+ * so each side's flow-control window is the backpressure), resets passed on in both
+ * directions, and failures before the response rendered as proxy errors.
+ */
+export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOptions): void => {
+  const down = ex.down;
+  let timer: NodeJS.Timeout | undefined;
+  /** Set once the exchange was ended here (error response), so the upstream's close changes nothing. */
+  let detached = false;
+  up.on('error', noop); // every outcome is read on 'close'
+
+  if (ex.hasBody) {
+    let requestTrailers: IncomingHttpHeaders | undefined;
+    down.once('trailers', (t: IncomingHttpHeaders) => {
+      requestTrailers = t;
+    });
+    up.once('wantTrailers', () => {
+      if (!up.destroyed) up.sendTrailers(forwardTrailers(requestTrailers));
+    });
+    down.pipe(up);
+  }
+
+  up.on('headers', (headers: IncomingHttpHeaders) => {
+    // Informational responses (100, 103) before the final one.
+    ex.interim(forwardResponseHeaders(headers));
+  });
+
+  up.once('response', (headers: IncomingHttpHeaders, flags: number) => {
+    if (timer !== undefined) clearTimeout(timer);
+    const status = Number(headers[':status'] ?? 200);
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 || responseHasNoBody(ex.method, status);
+    if (endStream) {
+      // Trailers-Only (gRPC errors) or a response without body: one HEADERS frame.
+      if (!ex.respond(forwardResponseHeaders(headers), true, false)) detached = true;
+      up.resume();
+      return;
+    }
+    let responseTrailers: IncomingHttpHeaders | undefined;
+    up.once('trailers', (t: IncomingHttpHeaders) => {
+      responseTrailers = t;
+    });
+    down.once('wantTrailers', () => {
+      if (!down.destroyed) down.sendTrailers(forwardTrailers(responseTrailers));
+    });
+    if (!ex.respond(forwardResponseHeaders(headers), false, true)) {
+      detached = true;
+      up.close(constants.NGHTTP2_CANCEL);
+      return;
+    }
+    up.pipe(down);
+  });
+
+  up.once('close', () => {
+    if (timer !== undefined) clearTimeout(timer);
+    ex.onCancel(undefined);
+    // The upstream is done: whatever the client still sends has nowhere to go.
+    if (ex.hasBody && !down.readableEnded) {
+      down.unpipe(up);
+      down.resume();
+    }
+    if (ex.closed || detached) return;
+    const code = up.rstCode ?? NGHTTP2_INTERNAL_ERROR;
+    if (!ex.responded) {
+      if (code === NGHTTP2_REFUSED_STREAM) {
+        // Refused before any processing: safe to send again, here or by the client.
+        if (opts.retry !== undefined) opts.retry();
+        else ex.reset(NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      const reason = code === NGHTTP2_NO_ERROR ? 'upstream closed the stream without a response' : `upstream reset the stream (${rstName(code)})`;
+      ex.fail(new ProxyError('WEFT_ERR_PROXY_UPSTREAM_RESET', reason, ex.hop));
+      return;
+    }
+    // A clean close has ended the response body already (pipe), with trailers to follow.
+    if (code !== NGHTTP2_NO_ERROR || !up.readableEnded) ex.reset(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
+  });
+
+  ex.onCancel((code) => {
+    if (!up.closed && !up.destroyed) up.close(code);
+  });
+
+  if (opts.responseTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (ex.responded || ex.closed) return;
+      detached = true;
+      ex.onCancel(undefined);
+      ex.fail(new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${opts.responseTimeoutMs} ms`, ex.hop));
+      if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+    }, opts.responseTimeoutMs);
+  }
+};
+
+/** `INTERNAL_ERROR` for 2, and so on: RST_STREAM codes as RFC 9113 names them. */
+export const rstName = (code: number): string => RST_NAMES[code] ?? `code ${code}`;
+
+const RST_NAMES: Readonly<Record<number, string>> = {
+  0: 'NO_ERROR',
+  1: 'PROTOCOL_ERROR',
+  2: 'INTERNAL_ERROR',
+  3: 'FLOW_CONTROL_ERROR',
+  4: 'SETTINGS_TIMEOUT',
+  5: 'STREAM_CLOSED',
+  6: 'FRAME_SIZE_ERROR',
+  7: 'REFUSED_STREAM',
+  8: 'CANCEL',
+  9: 'COMPRESSION_ERROR',
+  10: 'CONNECT_ERROR',
+  11: 'ENHANCE_YOUR_CALM',
+  12: 'INADEQUATE_SECURITY',
+  13: 'HTTP_1_1_REQUIRED',
+};
+
+const noop = (): void => {};
