@@ -33,6 +33,21 @@ export const ERROR_CODES = {
   WEFT_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, flag: 'DPE', summary: 'the client did not send a request head in time' },
   WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document is not valid YAML or failed validation' },
   WEFT_ERR_CONFIG_READ: { status: 500, flag: '-', summary: 'a configuration file could not be read' },
+  WEFT_ERR_STORE_CONFLICT: {
+    status: 409,
+    flag: '-',
+    summary: 'the expected revision is not the stored one: someone else changed the item first',
+  },
+  WEFT_ERR_STORE_ALREADY_EXISTS: { status: 409, flag: '-', summary: 'an item with this key already exists' },
+  WEFT_ERR_STORE_NOT_FOUND: { status: 404, flag: '-', summary: 'no item with this key exists' },
+  WEFT_ERR_STORE_INVALID_KEY: { status: 400, flag: '-', summary: 'a store key or filter is not well formed' },
+  WEFT_ERR_STORE_INVALID_VALUE: { status: 400, flag: '-', summary: 'a stored value is not a JSON object' },
+  WEFT_ERR_STORE_INVALID_REVISION: { status: 400, flag: '-', summary: 'a revision argument is not an integer >= 1' },
+  WEFT_ERR_STORE_TOO_LARGE: { status: 413, flag: '-', summary: 'a value is larger than the store accepts' },
+  WEFT_ERR_STORE_CLOSED: { status: 503, flag: '-', summary: 'the store was closed' },
+  WEFT_ERR_STORE_IO: { status: 500, flag: '-', summary: 'the store could not read or write its files' },
+  WEFT_ERR_STORE_CORRUPT: { status: 500, flag: '-', summary: 'the store files are damaged beyond what a crash explains' },
+  WEFT_ERR_STORE_LOCKED: { status: 500, flag: '-', summary: 'another live process has the store directory open' },
 } as const satisfies Record<string, { status: number; flag: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,3 +1,4 @@
 export * from './snapshot.js';
 export * from './bootstrap.js';
 export * from './error-codes.js';
+export * from './resources/index.js';

@@ -11,8 +11,10 @@ type FromWorker =
   | { type: 'metrics'; id: number; text: string };
 
 /** The ports line a sidecar prints once it is ready. */
-export const printReady = (ports: object, admin: number | undefined): void => {
-  process.stdout.write(`weft proxy ready ${JSON.stringify({ ...ports, admin })}\n`);
+export const printReady = (ports: { inbound?: number | undefined; httpProxy?: number | undefined }, admin: number | undefined): void => {
+  // Absent listeners are null rather than missing, so that readers need no special case.
+  const line = { ...ports, inbound: ports.inbound ?? null, httpProxy: ports.httpProxy ?? null, admin: admin ?? null };
+  process.stdout.write(`weft proxy ready ${JSON.stringify(line)}\n`);
 };
 
 /**
@@ -50,7 +52,7 @@ export const runPrimary = async (bootstrap: ProxyBootstrap, first: ProxySnapshot
   let stopping = false;
   let readyPrinted = false;
   let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
-  let ports: object = {};
+  let ports: { inbound?: number; httpProxy?: number } = {};
   const readyWorkers = new Set<number>();
 
   const fork = (): Worker => {
@@ -58,7 +60,7 @@ export const runPrimary = async (bootstrap: ProxyBootstrap, first: ProxySnapshot
     w.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         readyWorkers.add(w.id);
-        ports = m.ports as object;
+        ports = m.ports as { inbound?: number; httpProxy?: number };
         if (!readyPrinted && readyWorkers.size === concurrency) void onAllReady();
       } else if (m.type === 'state') states.set(w.id, { config: m.config, ready: m.ready });
       else if (m.type === 'metrics') {
