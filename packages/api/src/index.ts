@@ -2,3 +2,4 @@ export * from './snapshot.js';
 export * from './bootstrap.js';
 export * from './error-codes.js';
 export * from './resources/index.js';
+export * from './stream.js';

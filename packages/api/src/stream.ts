@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { AppProtocolSchema, ProxySnapshotSchema } from './snapshot.js';
+
+/**
+ * The config stream between a proxy and the control plane: one long-lived HTTP/2 request
+ * (`POST /weft.v1.ConfigStream/Stream`) whose request and response bodies are
+ * newline-delimited JSON messages. The proxy says who it is (`hello`), the control plane
+ * answers with versioned snapshots, and the proxy acknowledges each one (`ack`) or refuses
+ * it (`nack`) while it keeps serving its last good config.
+ */
+
+/** Path of the stream on the control plane's stream address. */
+export const CONFIG_STREAM_PATH = '/weft.v1.ConfigStream/Stream';
+
+/** Most bytes of one message on the stream, either way. */
+export const MAX_STREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** The proxy's first message: the workload it serves and where other proxies reach it. */
+export const HelloSchema = z.strictObject({
+  type: z.literal('hello'),
+  /** Workload name, unique in its namespace (defaults to service, address and port). */
+  workload: z.string().min(1).max(253),
+  service: z.string().min(1).max(63),
+  namespace: z.string().min(1).max(63),
+  /** Where other proxies reach this one (its inbound mesh port). */
+  address: z.union([z.ipv4(), z.ipv6()]),
+  port: z.number().int().min(1).max(65535),
+  appProtocol: AppProtocolSchema,
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Services this proxy calls through explicit listeners (`name` or `name.namespace`). */
+  upstreams: z.array(z.string().min(1)).default([]),
+  /**
+   * True when the proxy has an HTTP proxy listener, through which its app may call any
+   * service: the snapshot then holds every service of the mesh, not only `upstreams`.
+   */
+  allServices: z.boolean().default(false),
+  /** The last version this proxy applied (from its cache), so an unchanged config costs nothing. */
+  lastVersion: z.string().optional(),
+  /** Join token for the first connection (the security issue makes it mandatory). */
+  token: z.string().optional(),
+  proxyVersion: z.string().default('0.1.0'),
+});
+export type Hello = z.infer<typeof HelloSchema>;
+
+export const AckSchema = z.strictObject({ type: z.literal('ack'), version: z.string().min(1) });
+export const NackSchema = z.strictObject({
+  type: z.literal('nack'),
+  version: z.string().min(1),
+  /** Why the proxy refused it (field and rule where it can). */
+  error: z.string().max(4096),
+});
+
+/** Every message a proxy sends. */
+export const ProxyMessageSchema = z.discriminatedUnion('type', [HelloSchema, AckSchema, NackSchema]);
+export type ProxyMessage = z.infer<typeof ProxyMessageSchema>;
+
+/** A snapshot pushed to a proxy; `version` is `routesVersion/endpointsVersion`. */
+export const SnapshotMessageSchema = z.strictObject({
+  type: z.literal('snapshot'),
+  version: z.string().min(1),
+  snapshot: ProxySnapshotSchema,
+});
+
+/** The control plane refuses the stream (bad hello, unknown token); it closes after. */
+export const StreamErrorSchema = z.strictObject({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+/** Every message the control plane sends. */
+export const ControlPlaneMessageSchema = z.discriminatedUnion('type', [SnapshotMessageSchema, StreamErrorSchema]);
+export type ControlPlaneMessage = z.infer<typeof ControlPlaneMessageSchema>;
