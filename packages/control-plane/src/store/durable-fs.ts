@@ -1,0 +1,60 @@
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Writes all of `buf` at the handle's position (append for an `O_APPEND` handle), looping over short writes. */
+export const writeAll = async (fh: FileHandle, buf: Buffer): Promise<void> => {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+};
+
+/**
+ * fsyncs directory `dir`, so that a file just created, renamed or deleted in it is still
+ * there (or gone) after a power loss; without it a renamed file's data is durable but its
+ * name may not be. Windows cannot open directories, and its rename is durable by itself.
+ */
+export const syncDir = async (dir: string): Promise<void> => {
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+};
+
+/**
+ * Replaces `path` atomically with the concatenation of `chunks`: writes `path.tmp`, fsyncs
+ * it, renames it over `path`, fsyncs the directory. A crash at any point leaves either the
+ * whole old file or the whole new one (plus, perhaps, a `.tmp` file for the next open to
+ * delete).
+ */
+export const writeFileAtomic = async (path: string, chunks: Iterable<Buffer>): Promise<number> => {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  let bytes = 0;
+  try {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for (const c of chunks) {
+      batch.push(c);
+      batchBytes += c.length;
+      if (batchBytes >= 1 << 20) {
+        await writeAll(fh, Buffer.concat(batch));
+        bytes += batchBytes;
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    await writeAll(fh, Buffer.concat(batch));
+    bytes += batchBytes;
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dirname(path));
+  return bytes;
+};
