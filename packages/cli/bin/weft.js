@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The `weft` command. It runs the compiled CLI (npm run build); tests run the sources.
-import('../dist/main.js').then((m) => m.main(process.argv.slice(2)));
+// The `weft` command. It runs the bundle that `npm run build` makes (packages/cli/bundle);
+// tests run the TypeScript sources instead.
+import('../bundle/main.js').then((m) => m.main(process.argv.slice(2)));

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@weft/api';
+import { ERROR_CODES, type ErrorCode } from '@weft/api/error-codes';
 
 /** Context carried by an error: which hop, which rule, which target it failed in. */
 export type ErrorContext = Readonly<Record<string, string | number | boolean | undefined>>;

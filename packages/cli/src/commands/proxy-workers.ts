@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { ProxyBootstrap, ProxySnapshot } from '@weft/api';
+import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import type { Logger } from '@weft/core';
 import { mergeExpositions, MetricsRegistry, startAdminServer, type AdminConfigView, type Sidecar } from '@weft/proxy';
 

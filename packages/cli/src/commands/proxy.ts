@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api';
+import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api/data-plane';
 import { createLogger, WeftError } from '@weft/core';
 import { FileSnapshotSource, startSidecar, type Sidecar } from '@weft/proxy';
 import cluster from 'node:cluster';

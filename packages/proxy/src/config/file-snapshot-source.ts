@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ProxySnapshotSchema, type ProxySnapshot } from '@weft/api';
+import { ProxySnapshotSchema, type ProxySnapshot } from '@weft/api/data-plane';
 import { parseDocument, readConfigText, WeftError } from '@weft/core';
 
 /**

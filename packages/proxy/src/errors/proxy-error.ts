@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@weft/api';
+import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
 
 /** Which side of the proxy an error happened on. */

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@weft/api';
+import { ERROR_CODES, type ErrorCode } from '@weft/api/data-plane';
 import { describeHop, type HopRef } from './proxy-error.js';
 
 /**

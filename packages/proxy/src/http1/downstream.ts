@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ErrorCode } from '@weft/api';
+import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
 import { ProxyError, type HopRef } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';
@@ -38,6 +38,9 @@ const parserErrorCode = (err: ParserError): ErrorCode => {
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
     case 'HPE_INVALID_TRANSFER_ENCODING':
       return 'WEFT_ERR_HTTP_SMUGGLING';
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      // llhttp reports Transfer-Encoding followed by Content-Length under this code.
+      return /transfer-encoding/i.test(err.reason) ? 'WEFT_ERR_HTTP_SMUGGLING' : 'WEFT_ERR_HTTP_BAD_REQUEST';
     default:
       return 'WEFT_ERR_HTTP_BAD_REQUEST';
   }
@@ -71,6 +74,8 @@ export class Exchange {
   target: object | undefined;
   /** Set by a handler that takes the socket over (protocol upgrade). */
   upgraded = false;
+  /** Whether a 100 Continue went to the client. */
+  #continueSent = false;
 
   constructor(conn: Downstream, head: ParsedHead, facts: HeadFacts) {
     this.#conn = conn;
@@ -139,6 +144,7 @@ export class Exchange {
   /** Writes an interim 1xx response (100 Continue, 103 Early Hints). */
   writeInterim(status: number, reason: string, headerBlock: string): void {
     if (this.responseStarted || this.ended) return;
+    if (status === 100) this.#continueSent = true;
     this.#conn.write(`HTTP/1.1 ${status} ${reason}\r\n${headerBlock}\r\n`);
   }
 
@@ -158,6 +164,11 @@ export class Exchange {
       fr = 'close';
     }
     this.#responseFraming = fr;
+    if (this.facts.expectContinue && !this.#continueSent && this.hasBody && !this.requestComplete) {
+      // A final answer to `Expect: 100-continue` before any 100: the client may never send
+      // the body it announced, so the bytes that follow cannot be framed. Close after it.
+      this.#conn.closeAfterCurrent = true;
+    }
     if (fr === 'close' || !this.#conn.keepAliveAfter(this)) {
       connection = 'connection: close\r\n';
       this.#conn.closeAfterCurrent = true;
@@ -234,6 +245,19 @@ export class Exchange {
   }
 
   /**
+   * @internal The request broke a limit: cancels the upstream side (without marking the
+   * exchange aborted, so that it can still answer), then answers with `failure`.
+   */
+  reject(failure: WeftError): void {
+    if (this.ended) return;
+    const cancel = this.#onAbort;
+    this.#onAbort = undefined;
+    this.#sink = undefined;
+    cancel?.();
+    this.fail(failure);
+  }
+
+  /**
    * Hands the raw client socket to the caller for an upgraded protocol. The bytes that
    * followed the request head are returned with it. The connection stops parsing.
    */
@@ -277,6 +301,11 @@ export class Downstream {
   #draining = false;
   /** Set when the connection must close once the current response is written. */
   closeAfterCurrent = false;
+  /**
+   * A failure found while requests before it were still in flight (pipelining): it is
+   * answered, and the connection closed, once their responses are written, never before.
+   */
+  #failAfter: WeftError | undefined;
   /** When the head of the request being read started (ms, performance.now()), or 0. */
   headStartedAt = 0;
   /** Last time the connection had no request in flight (ms), or 0 while busy. */
@@ -343,6 +372,9 @@ export class Downstream {
   }
 
   #onHead(head: ParsedHead): void {
+    // The parser may find more requests in a buffer after the connection was condemned
+    // (a body over the limit): they are never dispatched.
+    if (this.#closed) return;
     this.headStartedAt = 0;
     const facts = scanHead(head.headers);
     const ex = new Exchange(this, head, facts);
@@ -383,18 +415,26 @@ export class Downstream {
     const code = parserErrorCode(err);
     const ex = this.#parsing;
     this.#closed = true; // no more parsing: the stream is out of sync
-    this.closeAfterCurrent = true;
     const failure = new WeftError(code, `${err.reason || err.code}`, { parser: err.code });
     if (ex !== undefined && ex.responseStarted) {
       this.destroy();
       return;
     }
-    if (ex !== undefined && this.#queue[0] === ex) {
-      // The current request broke mid-body (bad chunk framing): stop it.
-      ex.abort();
-      this.#queue.shift();
+    this.#parsing = undefined;
+    const i = ex === undefined ? -1 : this.#queue.indexOf(ex);
+    if (i >= 0) {
+      // The request broke mid-body (bad chunk framing): stop it; if it was in flight,
+      // cancel its upstream side.
+      if (i === 0) ex?.abort();
+      this.#queue.splice(i, 1);
     }
-    this.#writeStandalone(failure);
+    this.#failLater(failure);
+  }
+
+  /** Answers `failure` now if no response is pending, else after the pending ones. */
+  #failLater(failure: WeftError): void {
+    if (this.#queue.length === 0) this.#writeStandalone(failure);
+    else this.#failAfter = failure;
   }
 
   /** Writes an error response when no exchange owns the connection, then closes. */
@@ -404,33 +444,41 @@ export class Downstream {
     this.#socket.end(
       `HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nx-weft-error: ${r.header}\r\nconnection: close\r\n\r\n${r.body}`,
     );
+    // A peer that keeps its side open after the error must not hold the socket.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
   /** @internal the request body exceeded the limit. */
   rejectBody(ex: Exchange): void {
-    this.#closed = true;
-    this.closeAfterCurrent = true;
+    if (this.#closed) return;
+    this.#closed = true; // the rest of the body is not read
     const failure = new WeftError(
       'WEFT_ERR_HTTP_BODY_TOO_LARGE',
       `request body exceeds limits.maxRequestBodyBytes (${this.options.maxBodyBytes} bytes)`,
     );
     if (this.#queue[0] === ex) {
-      ex.abort(); // tear down an upstream request already under way
-      ex.fail(failure);
-    } else this.#writeStandalone(failure);
+      this.closeAfterCurrent = true;
+      ex.reject(failure); // tears down an upstream request already under way, then answers
+      return;
+    }
+    // A pipelined request waiting its turn: answered after the ones before it.
+    const i = this.#queue.indexOf(ex);
+    if (i >= 0) this.#queue.splice(i, 1);
+    if (this.#parsing === ex) this.#parsing = undefined;
+    this.#failLater(failure);
   }
 
   /** Sent timeout: a client that stalled mid-head. */
   timeoutHead(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#writeStandalone(new WeftError('WEFT_ERR_HTTP_HEADERS_TIMEOUT', 'request head not received in time'));
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    this.#failLater(new WeftError('WEFT_ERR_HTTP_HEADERS_TIMEOUT', 'request head not received in time'));
   }
 
   /** Whether the connection may stay open after answering `ex`. */
   keepAliveAfter(ex: Exchange): boolean {
-    return ex.head.keepAlive && !this.closeAfterCurrent && !this.#draining && !this.#closed;
+    // With a failure still to answer, the responses before it keep the connection open.
+    return ex.head.keepAlive && !this.closeAfterCurrent && !this.#draining && (!this.#closed || this.#failAfter !== undefined);
   }
 
   /** @internal an exchange ended: start the next pipelined one, or close. */
@@ -438,15 +486,22 @@ export class Downstream {
     this.options.onExchangeEnd?.(ex);
     if (this.#queue[0] === ex) this.#queue.shift();
     if (ex.upgraded) return;
-    if (this.closeAfterCurrent || this.#closed) {
+    if (this.closeAfterCurrent || (this.#closed && this.#failAfter === undefined)) {
+      this.#closed = true; // nothing more is read: a request sent after this would go unanswered
       this.#queue.length = 0;
       this.#socket.end();
       return;
     }
-    if (this.#paused && this.#parsing === undefined) this.resumeReading();
+    // An exchange answered before its request body ended (an early response) no longer
+    // has a sink: the rest of its body is read and discarded, so reading must resume.
+    if (this.#paused && (this.#parsing === undefined || this.#parsing === ex)) this.resumeReading();
     const next = this.#queue[0];
     if (next !== undefined) this.#dispatch(next);
-    else if (this.#parsing === undefined) {
+    else if (this.#failAfter !== undefined) {
+      const failure = this.#failAfter;
+      this.#failAfter = undefined;
+      this.#writeStandalone(failure);
+    } else if (this.#parsing === undefined) {
       this.idleSince = performance.now();
       if (this.#draining) this.#socket.end();
     }

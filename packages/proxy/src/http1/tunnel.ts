@@ -6,6 +6,12 @@ import type { Socket } from 'node:net';
  * both, so that no half of a dead tunnel lingers.
  */
 export const joinSockets = (a: Socket, b: Socket, aRest: Buffer, bRest: Buffer, onClose?: () => void): void => {
+  // Half-close passes through: a client that sends its request and shuts down its writing
+  // side (`nc`, many TCP protocols) still reads the answer. Without this a socket ends its
+  // writing side as soon as the peer's FIN arrives, and the answer in flight is lost. The
+  // tunnel closes once both directions have ended (or either side fails).
+  a.allowHalfOpen = true;
+  b.allowHalfOpen = true;
   let done = false;
   const close = (): void => {
     if (done) return;

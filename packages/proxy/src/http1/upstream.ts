@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '@weft/api';
+import type { ErrorCode } from '@weft/api/data-plane';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
 import { dial, type ConnectTarget } from '../transport/connect.js';
 import type { Exchange } from './downstream.js';
@@ -252,9 +252,11 @@ class UpstreamConnection {
       /* closed already */
     }
     if (req === undefined) return;
-    // A reused keep-alive connection the peer closed just as we wrote: the request never
-    // reached the application, so sending it again on a fresh connection is safe.
-    if (!this.#gotBytes && this.uses > 1 && !req.exchange.hasBody && !req.exchange.ended) {
+    // A reused keep-alive connection the peer closed just as we wrote: most likely the
+    // request never reached the application, so it is sent again on a fresh connection;
+    // but only when repeating it is harmless (an idempotent method, RFC 9110 §9.2.2),
+    // since the peer may also have read it and died before answering.
+    if (!this.#gotBytes && this.uses > 1 && !req.exchange.hasBody && !req.exchange.ended && IDEMPOTENT.has(req.exchange.head.method)) {
       this.#req = undefined;
       this.#pool.dispatch(req);
       return;
@@ -269,6 +271,9 @@ class UpstreamConnection {
 }
 
 const uncork = (socket: Socket): void => socket.uncork();
+
+/** Methods whose requests may be repeated without changing the outcome (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
  * The HTTP/1.1 connections to one endpoint: idle connections are reused most-recent first,
@@ -302,7 +307,9 @@ export class Http1Pool {
       idle.send(req);
       return;
     }
-    if (this.size < this.#limits.maxConnections && !this.#closed) {
+    // A closed (retired) pool still carries what it is given (a retry, a queued request
+    // whose connection died): release() closes the connection once the request is done.
+    if (this.size < this.#limits.maxConnections) {
       this.#open(req);
       return;
     }

@@ -1,5 +1,5 @@
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { ErrorCode } from '@weft/api';
+import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
 import { ProxyError, type HopRef } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';

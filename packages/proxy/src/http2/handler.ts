@@ -10,7 +10,7 @@ import {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { Limits, ProxyBootstrap } from '@weft/api';
+import type { Limits, ProxyBootstrap } from '@weft/api/data-plane';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
 import { resolveOutbound } from '../outbound/resolve.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';

@@ -1,4 +1,4 @@
-import type { Endpoint } from '@weft/api';
+import type { Endpoint } from '@weft/api/data-plane';
 
 /** An endpoint as the data path uses it: its address and a stable key for pools and logs. */
 export interface EndpointRef {

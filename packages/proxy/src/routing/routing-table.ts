@@ -1,4 +1,4 @@
-import { serviceKey, type AppProtocol, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api';
+import { serviceKey, type AppProtocol, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
 import { RoundRobinPicker } from './endpoint-picker.js';
 
 /** A set of endpoints a route sends to: a service, or the subset of it with some labels. */

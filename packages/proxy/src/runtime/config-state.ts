@@ -1,4 +1,4 @@
-import { snapshotVersion, type ProxyBootstrap, type ProxySnapshot } from '@weft/api';
+import { snapshotVersion, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
 import { endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import { Http1Pool } from '../http1/upstream.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { serviceKey, type AppProtocol, type ProxyBootstrap, type ProxySnapshot } from '@weft/api';
+import { serviceKey, type AppProtocol, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
 import type { Logger } from '@weft/core';
 import type { HopRef } from '../errors/proxy-error.js';
 import { Downstream, type Exchange } from '../http1/downstream.js';

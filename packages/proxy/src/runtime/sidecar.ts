@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ProxyBootstrap, ProxySnapshot } from '@weft/api';
+import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import { WeftError, type Logger } from '@weft/core';
 import { startAdminServer, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
 import { FileSnapshotSource } from '../config/file-snapshot-source.js';

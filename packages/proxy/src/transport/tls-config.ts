@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import type { Transport } from '@weft/api';
+import type { Transport } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
 
 /** The TLS material of one snapshot, loaded once when the snapshot is applied. */
