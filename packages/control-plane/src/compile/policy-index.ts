@@ -1,0 +1,69 @@
+import { serviceKey, type AuthorizationPolicy, type DestinationPolicy, type FaultPolicy, type RateLimitPolicy } from '@weft/api';
+import type { AnyRoute } from './route-translate.js';
+import type { MeshService } from './service-index.js';
+import { REASONS, condition, type ResourceStatusReport } from './status.js';
+
+/** Every policy kind. */
+export type PolicyResource = DestinationPolicy | AuthorizationPolicy | RateLimitPolicy | FaultPolicy;
+
+/** What a policy can target. `Namespace` is an AuthorizationPolicy without `targetRef`. */
+export type PolicyTargetKind = 'Service' | 'HTTPRoute' | 'GRPCRoute' | 'Namespace';
+
+/** The key of a policy target in {@link PolicyIndex.byTarget}: `Service/<namespace>/<name>`, or `Namespace/<namespace>`. */
+export const policyTargetKey = (kind: PolicyTargetKind, namespace: string, name?: string): string =>
+  name === undefined ? `${kind}/${namespace}` : `${kind}/${namespace}/${name}`;
+
+/** Policies by target, in name order, and their statuses. */
+export interface PolicyIndex {
+  readonly byTarget: ReadonlyMap<string, readonly PolicyResource[]>;
+  readonly statuses: readonly ResourceStatusReport[];
+}
+
+/**
+ * Indexes the policies by what they target. A policy whose target (or `sectionName`: a port
+ * of the Service, a rule of the route) does not exist is kept, and reported with
+ * `ResolvedRefs` False, so that resources can be applied in any order. Proxies do not
+ * enforce policies yet (the snapshot has no place for them); `Accepted` says so.
+ */
+export const indexPolicies = (policies: readonly PolicyResource[], services: ReadonlyMap<string, MeshService>, routes: readonly AnyRoute[]): PolicyIndex => {
+  const byTarget = new Map<string, PolicyResource[]>();
+  const statuses: ResourceStatusReport[] = [];
+  for (const p of policies) {
+    const { namespace, name, generation } = p.metadata;
+    const ref = p.spec.targetRef;
+    const key = ref === undefined ? policyTargetKey('Namespace', namespace) : policyTargetKey(ref.kind, namespace, ref.name);
+    byTarget.set(key, [...(byTarget.get(key) ?? []), p]);
+    const missing = ref === undefined ? undefined : missingTarget(ref, namespace, services, routes);
+    statuses.push({
+      kind: p.kind,
+      namespace,
+      name,
+      conditions: [
+        condition('Accepted', true, REASONS.Accepted, 'stored; proxies do not enforce policies yet (the snapshot carries none)', generation),
+        missing === undefined
+          ? condition('ResolvedRefs', true, REASONS.ResolvedRefs, '', generation)
+          : condition('ResolvedRefs', false, REASONS.TargetNotFound, `spec.targetRef: ${missing}`, generation),
+      ],
+    });
+  }
+  return { byTarget, statuses };
+};
+
+const missingTarget = (
+  ref: NonNullable<PolicyResource['spec']['targetRef']>,
+  namespace: string,
+  services: ReadonlyMap<string, MeshService>,
+  routes: readonly AnyRoute[],
+): string | undefined => {
+  if (ref.kind === 'Service') {
+    const svc = services.get(serviceKey(ref.name, namespace));
+    if (svc === undefined) return `Service ${namespace}/${ref.name} does not exist`;
+    if (ref.sectionName !== undefined && !svc.ports.some((p) => p.name === ref.sectionName)) return `Service ${namespace}/${ref.name} has no port named ${ref.sectionName}`;
+    return undefined;
+  }
+  const route = routes.find((r) => r.kind === ref.kind && r.metadata.namespace === namespace && r.metadata.name === ref.name);
+  if (route === undefined) return `${ref.kind} ${namespace}/${ref.name} does not exist`;
+  const ruleNames = (route.kind === 'HTTPRoute' ? route.spec.rules : (route.spec.rules ?? [])).map((r) => r.name);
+  if (ref.sectionName !== undefined && !ruleNames.includes(ref.sectionName)) return `${ref.kind} ${namespace}/${ref.name} has no rule named ${ref.sectionName}`;
+  return undefined;
+};
