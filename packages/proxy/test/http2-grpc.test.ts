@@ -284,9 +284,8 @@ for (const tls of [false, true]) {
     const { client, mesh } = await grpcThrough(t, { tls });
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => client.unary({ message: `c${i}` })));
     assert.ok(results.every((r, i) => r.code === status.OK && r.replies[0]?.message === `c${i}`));
-    const h2 = (p: Proxy): { upstreamSessions: number } => p.http2 as unknown as { upstreamSessions: number };
-    assert.equal(h2(mesh.outbound).upstreamSessions, 1, 'one session from the outbound proxy to the inbound one');
-    assert.equal(h2(mesh.inbound).upstreamSessions, 1, 'one session from the inbound proxy to the app');
+    assert.equal(mesh.outbound.http2Sessions.upstream, 1, 'one session from the outbound proxy to the inbound one');
+    assert.equal(mesh.inbound.http2Sessions.upstream, 1, 'one session from the inbound proxy to the app');
   });
 }
 
@@ -608,8 +607,7 @@ test('a config swap moves new calls to the new endpoint while streams in flight 
   assert.equal(r.replies.length, 6);
   assert.ok(r.replies.every((x) => x.servedBy === 'app-a'));
   // The session to the endpoint that left closes once its stream is done.
-  const h2 = mesh.outbound.http2 as unknown as { upstreamSessions: number };
   const deadline = Date.now() + 5_000;
-  while (h2.upstreamSessions !== 1 && Date.now() < deadline) await sleep(50);
-  assert.equal(h2.upstreamSessions, 1);
+  while (mesh.outbound.http2Sessions.upstream !== 1 && Date.now() < deadline) await sleep(50);
+  assert.equal(mesh.outbound.http2Sessions.upstream, 1);
 });

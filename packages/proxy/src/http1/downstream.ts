@@ -72,6 +72,8 @@ export class Exchange {
   #responseFraming: BodyFraming = 'none';
   /** What the handler resolved the request to, for telemetry (a LogicalService outbound). */
   target: object | undefined;
+  readonly protocol = 'http';
+  readonly grpcStatus = '';
   /** Set by a handler that takes the socket over (protocol upgrade). */
   upgraded = false;
   /** Whether a 100 Continue went to the client. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
@@ -28,8 +29,19 @@ export class H2Exchange {
   /** Response status sent (0 before any), and the response flag of a proxy error (`-` when none). */
   status = 0;
   flag = '-';
+  /** Telemetry: what the request was routed to, `grpc-status` seen, bytes each way. */
+  target: object | undefined;
+  grpcStatus = '';
+  requestBytes = 0;
+  responseBytes = 0;
+  readonly startedAt = performance.now();
+  readonly upgraded = false;
   #responded = false;
   #cancel: ((code: number) => void) | undefined;
+
+  get protocol(): 'http' | 'grpc' {
+    return this.grpc ? 'grpc' : 'http';
+  }
 
   constructor(down: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, hop: HopRef) {
     this.down = down;
@@ -120,6 +132,7 @@ export class H2Exchange {
     this.down.unpipe();
     this.down.resume();
     if (this.grpc) {
+      this.grpcStatus = String(r.grpcStatus);
       this.respond(
         {
           ':status': 200,
@@ -131,7 +144,8 @@ export class H2Exchange {
         true,
         false,
       );
-      this.status = r.status;
+      // The status recorded is the one sent (200), as Istio records gRPC errors: the
+      // outcome is in grpc_response_status and the response flag.
       return;
     }
     const body = Buffer.from(r.body);

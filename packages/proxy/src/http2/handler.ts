@@ -17,6 +17,7 @@ import type { EndpointRef } from '../routing/endpoint-picker.js';
 import { endpointKey } from '../routing/endpoint-picker.js';
 import type { ConfigState } from '../runtime/config-state.js';
 import type { ConnectTarget } from '../transport/connect.js';
+import type { FinishedRequest } from '../telemetry/finished-request.js';
 import { H2Exchange } from './exchange.js';
 import { forwardRequestHeaders, headBytes } from './headers.js';
 import { forwardToHttp1 } from './http1-bridge.js';
@@ -35,6 +36,8 @@ export interface Http2HandlerDeps {
   readonly bootstrap: ProxyBootstrap;
   /** The current config; read once per stream. */
   readonly config: () => ConfigState;
+  /** Called when a stream closed, for telemetry. */
+  readonly onStreamEnd?: (ex: FinishedRequest, direction: 'inbound' | 'outbound') => void;
 }
 
 /** Where a listener sends the streams of a connection it accepted. */
@@ -158,6 +161,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
   const outbound = (ex: H2Exchange, config: ConfigState, role: Http2Role): void => {
     const resolved = resolveOutbound(config.table, deps.proxy, role.fixedService, ex.authority, ex.path);
     ex.hop = resolved.hop;
+    ex.target = resolved.service;
     const view = viewOf(config);
     sendH2(ex, mesh, endpointTarget(config, view, resolved.endpoint), view.generation, config.snapshot.limits, false);
   };
@@ -197,6 +201,8 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
         ? { direction: 'inbound', proxy: deps.proxy, service: deps.proxy, endpoint: 'app' }
         : { direction: 'outbound', proxy: deps.proxy, ...(role.fixedService === undefined ? {} : { service: role.fixedService }) };
     const ex = new H2Exchange(down, headers, flags, hop);
+    const onEnd = deps.onStreamEnd;
+    if (onEnd !== undefined) down.once('close', () => onEnd(ex, role.direction));
     try {
       // Node applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client acknowledged it,
       // so the first streams of a connection are checked here, as HTTP/1.1 heads are.

@@ -38,8 +38,14 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     up.once('wantTrailers', () => {
       if (!up.destroyed) up.sendTrailers(forwardTrailers(requestTrailers));
     });
+    down.on('data', (chunk: Buffer) => {
+      ex.requestBytes += chunk.length;
+    });
     down.pipe(up);
   }
+  up.on('data', (chunk: Buffer) => {
+    ex.responseBytes += chunk.length;
+  });
 
   up.on('headers', (headers: IncomingHttpHeaders) => {
     // Informational responses (100, 103) before the final one.
@@ -50,6 +56,8 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     if (timer !== undefined) clearTimeout(timer);
     const status = Number(headers[':status'] ?? 200);
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 || responseHasNoBody(ex.method, status);
+    const grpcStatus = headers['grpc-status'];
+    if (typeof grpcStatus === 'string') ex.grpcStatus = grpcStatus;
     if (endStream) {
       // Trailers-Only (gRPC errors) or a response without body: one HEADERS frame.
       if (!ex.respond(forwardResponseHeaders(headers), true, false)) detached = true;
@@ -59,6 +67,8 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     let responseTrailers: IncomingHttpHeaders | undefined;
     up.once('trailers', (t: IncomingHttpHeaders) => {
       responseTrailers = t;
+      const grpcStatus = t['grpc-status'];
+      if (typeof grpcStatus === 'string') ex.grpcStatus = grpcStatus;
     });
     down.once('wantTrailers', () => {
       if (!down.destroyed) down.sendTrailers(forwardTrailers(responseTrailers));

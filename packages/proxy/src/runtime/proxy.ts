@@ -8,6 +8,7 @@ import { Downstream, type Exchange } from '../http1/downstream.js';
 import { http1Handler, type Http1Route } from '../http1/handler.js';
 import { createHttp2Handler, type Http2Handler } from '../http2/handler.js';
 import { resolveOutbound } from '../outbound/resolve.js';
+import type { FinishedRequest } from '../telemetry/finished-request.js';
 import { forwardTcp, TCP_ALPN } from '../tcp/forward.js';
 import { detectProtocol } from '../transport/detect.js';
 import { ConfigState } from './config-state.js';
@@ -23,12 +24,10 @@ interface ListenerRole {
   readonly hop: HopRef;
 }
 
-/** Handles an HTTP/2 connection accepted on a listener (see http2/). */
-export type Http2ConnectionHandler = (socket: Socket, role: { direction: 'inbound' | 'outbound'; fixedService?: string }) => void;
-
 /** Hooks for telemetry, kept off the request path's core. */
 export interface ProxyHooks {
-  onExchangeEnd?: (ex: Exchange, direction: 'inbound' | 'outbound') => void;
+  /** A request finished (HTTP/1.1 exchange or HTTP/2 stream). */
+  onExchangeEnd?: (ex: FinishedRequest, direction: 'inbound' | 'outbound') => void;
 }
 
 /** The ports a running proxy listens on. */
@@ -64,8 +63,6 @@ export class Proxy {
   #ports: ProxyPorts = { inbound: undefined, upstreams: {}, httpProxy: undefined };
   #sweeper: NodeJS.Timeout | undefined;
   #draining = false;
-  /** Set by the HTTP/2 module when it is loaded. */
-  http2: Http2ConnectionHandler | undefined;
   readonly #h2: Http2Handler;
   readonly #self: string;
 
@@ -75,8 +72,12 @@ export class Proxy {
     this.#hooks = hooks;
     this.#self = serviceKey(bootstrap.service, bootstrap.namespace);
     this.#config = new ConfigState(snapshot, bootstrap, undefined);
-    this.#h2 = createHttp2Handler({ proxy: this.#self, bootstrap, config: () => this.#config });
-    this.http2 = this.#h2;
+    this.#h2 = createHttp2Handler({
+      proxy: this.#self,
+      bootstrap,
+      config: () => this.#config,
+      ...(hooks.onExchangeEnd === undefined ? {} : { onStreamEnd: hooks.onExchangeEnd }),
+    });
   }
 
   /** Starts listening with `snapshot` as the first config. Throws if it is unusable. */
@@ -99,6 +100,11 @@ export class Proxy {
 
   get ports(): ProxyPorts {
     return this.#ports;
+  }
+
+  /** HTTP/2 sessions open now: accepted from clients, and to endpoints and the app. */
+  get http2Sessions(): { readonly accepted: number; readonly upstream: number } {
+    return { accepted: this.#h2.sessions, upstream: this.#h2.upstreamSessions };
   }
 
   /** The config the proxy runs now. */
@@ -217,11 +223,7 @@ export class Proxy {
 
   #serveHttp(socket: Socket, kind: 'http1' | 'http2', role: ListenerRole): void {
     if (kind === 'http2') {
-      if (this.http2 === undefined) {
-        socket.destroy();
-        return;
-      }
-      this.http2(socket, { direction: role.direction, ...(role.fixedService === undefined ? {} : { fixedService: role.fixedService }) });
+      this.#h2(socket, { direction: role.direction, ...(role.fixedService === undefined ? {} : { fixedService: role.fixedService }) });
       return;
     }
     const limits = this.#config.snapshot.limits;
