@@ -39,7 +39,7 @@ const typedFiles = ['packages/*/src/**/*.ts', 'packages/*/test/**/*.ts'];
 
 export default defineConfig(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', '.tmp/**', '**/.tmp/**', '.weft/**', '**/*.d.ts', 'coverage/**'],
+    ignores: ['**/dist/**', 'packages/cli/bundle/**', '**/node_modules/**', 'bench/results/**', '.tmp/**', '**/.tmp/**', '.weft/**', '**/*.d.ts', 'coverage/**'],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
