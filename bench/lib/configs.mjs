@@ -307,7 +307,11 @@ const startWeft = async (ctx, name, { service, port, appPort, upstream, snapshot
   const file = path.join(dir, 'snapshot.yaml');
   fs.writeFileSync(file, snapshot);
   const admin = await freePort();
-  const args = [ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port)];
+  // The Node flags every sidecar runs with (SIDECAR_NODE_FLAGS in packages/proxy: the bin's
+  // shebang passes them, but the benchmark starts the bin with `node` directly).
+  // WEFT_BENCH_NODE_FLAGS overrides them, to measure their cost.
+  const nodeFlags = (process.env.WEFT_BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+  const args = [...nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port)];
   if (appPort) args.push('--app-port', String(appPort));
   if (upstream) args.push('--upstream', upstream);
   args.push('--admin-port', String(admin), '--config', file);

@@ -4,6 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { WeftError } from '@weft/core';
+import { SIDECAR_NODE_FLAGS } from '@weft/proxy';
 import { loadDemoMesh, type DemoMesh } from './mesh-config.js';
 import { Monitor, type EdgeInfo, type MonitoredSidecar, type ServiceInfo } from './monitor.js';
 import { createDemoPki } from './pki.js';
@@ -324,7 +325,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
       name: `${s.name} sidecar`,
       role: 'sidecar',
       command: process.execPath,
-      args: [...nodeFlags(), CLI_ENTRY, 'proxy', ...s.args],
+      args: [...nodeFlags(), ...SIDECAR_NODE_FLAGS, CLI_ENTRY, 'proxy', ...s.args],
       env: childEnv({}),
       logFile: join(paths.logs, `${s.name}.sidecar.log`),
     });
