@@ -48,6 +48,23 @@ export const ERROR_CODES = {
   WEFT_ERR_STORE_IO: { status: 500, flag: '-', summary: 'the store could not read or write its files' },
   WEFT_ERR_STORE_CORRUPT: { status: 500, flag: '-', summary: 'the store files are damaged beyond what a crash explains' },
   WEFT_ERR_STORE_LOCKED: { status: 500, flag: '-', summary: 'another live process has the store directory open' },
+  WEFT_ERR_API_UNAUTHORIZED: { status: 401, flag: '-', summary: 'the request carries no admin token, or a wrong one' },
+  WEFT_ERR_API_BAD_REQUEST: { status: 400, flag: '-', summary: 'the request body is not JSON of the expected shape, or a parameter is malformed' },
+  WEFT_ERR_API_INVALID_RESOURCE: { status: 400, flag: '-', summary: 'a resource document failed validation; every issue is listed with its field' },
+  WEFT_ERR_API_NOT_FOUND: { status: 404, flag: '-', summary: 'no such resource, kind or API path' },
+  WEFT_ERR_API_UNSUPPORTED_MEDIA_TYPE: { status: 415, flag: '-', summary: 'the request body is not application/json' },
+  WEFT_ERR_API_TOO_LARGE: { status: 413, flag: '-', summary: 'the request body or one document in it is larger than allowed' },
+  WEFT_ERR_API_TOO_MANY_DOCUMENTS: { status: 413, flag: '-', summary: 'a batch holds more documents than one apply accepts' },
+  WEFT_ERR_API_ROLLBACK_FAILED: { status: 500, flag: '-', summary: 'a batch failed midway and some of its writes could not be undone' },
+  WEFT_ERR_API_INTERNAL: { status: 500, flag: '-', summary: 'the control plane failed unexpectedly while answering' },
+  WEFT_ERR_API_UNREACHABLE: { status: 503, flag: '-', summary: 'the CLI could not reach the control plane REST API' },
+  WEFT_ERR_STREAM_BAD_MESSAGE: { status: 400, flag: '-', summary: 'a config stream message is not JSON, has an unknown type, or fails its schema' },
+  WEFT_ERR_STREAM_TOO_LARGE: { status: 413, flag: '-', summary: 'a config stream message is longer than the stream accepts' },
+  WEFT_ERR_STREAM_HELLO_TIMEOUT: { status: 408, flag: '-', summary: 'a proxy opened the config stream but sent no hello in time' },
+  WEFT_ERR_STREAM_UNEXPECTED_MESSAGE: { status: 400, flag: '-', summary: 'a config stream message came out of order, or acknowledged a version never sent' },
+  WEFT_ERR_STREAM_REPLACED: { status: 409, flag: '-', summary: 'a newer stream registered the same workload; this one was closed' },
+  WEFT_ERR_STREAM_SHUTDOWN: { status: 503, flag: '-', summary: 'the control plane is shutting down; proxies keep their config and reconnect' },
+  WEFT_ERR_STREAM_UNREACHABLE: { status: 503, flag: '-', summary: 'the proxy could not reach the control plane config stream, or lost it' },
 } as const satisfies Record<string, { status: number; flag: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { WeftError } from '@weft/core';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerGetCommand } from './commands/get.js';
+import { registerDeleteCommand } from './commands/delete.js';
+import { registerValidateCommand } from './commands/validate.js';
 
 /** Builds the `weft` program with every subcommand. */
 export const buildProgram = (): Command => {
@@ -12,6 +16,10 @@ export const buildProgram = (): Command => {
     .exitOverride();
   registerProxyCommand(program);
   registerDemoCommand(program);
+  registerApplyCommand(program);
+  registerGetCommand(program);
+  registerDeleteCommand(program);
+  registerValidateCommand(program);
   return program;
 };
 
