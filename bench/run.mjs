@@ -146,7 +146,7 @@ const measureFixedRate = async (port, pidSets) => {
   // CPU on the cores under test.
   const samples = pidSets.map(() => []);
   const sampler = setInterval(() => {
-    pidSets.forEach((pids, i) => samples[i].push(proc.memMb(pids).rss));
+    pidSets.forEach((pids, i) => samples[i].push(proc.memMb(pids)));
   }, 250);
   const killer = setTimeout(() => proc.stop(p, 500), (T.rateS + T.rateWarmupS + 20) * 1000);
   const { code } = await p.exited;
@@ -157,8 +157,14 @@ const measureFixedRate = async (port, pidSets) => {
   // Samples during the warm-up are left out (the first second or two).
   const skip = Math.floor((T.rateWarmupS * 1000) / 250);
   const atRate = samples.map((s) => {
-    const m = s.slice(skip).filter(Number.isFinite);
-    return { rssMax: m.length ? Math.max(...m) : NaN, rssMean: m.length ? m.reduce((a, b) => a + b, 0) / m.length : NaN };
+    const kept = s.slice(skip);
+    const m = kept.map((x) => x.rss).filter(Number.isFinite);
+    const u = kept.map((x) => x.uss).filter(Number.isFinite);
+    return {
+      rssMax: m.length ? Math.max(...m) : NaN,
+      rssMean: m.length ? m.reduce((a, b) => a + b, 0) / m.length : NaN,
+      ussMax: u.length ? Math.max(...u) : NaN,
+    };
   });
   return { result, atRate };
 };

@@ -41,6 +41,8 @@ export const summarize = (results) => {
     if (r.hops) {
       row.rssIdleMb = r2(max(r.proxies.map((p) => p.idle.rss)));
       row.rssAtRateMb = r2(max(r.proxies.map((p) => p.atRate.rssMax)));
+      row.ussIdleMb = r2(max(r.proxies.map((p) => p.idle.uss)));
+      row.ussAtRateMb = r2(max(r.proxies.map((p) => p.atRate.ussMax)));
       row.hwmAfterRateMb = r2(max(r.proxies.map((p) => p.afterRate.hwm)));
       row.hwmAfterLoadMb = r2(max(r.proxies.map((p) => p.afterLoad.hwm)));
     }
@@ -84,6 +86,8 @@ const COLUMNS = [
   ['+p99 ms', (r) => fs(r.addedP99)],
   ['RSS idle MB', (r) => f(r.rssIdleMb, 1)],
   ['RSS@1000 MB', (r) => f(r.rssAtRateMb, 1)],
+  ['private idle MB', (r) => f(r.ussIdleMb, 1)],
+  ['private@1000 MB', (r) => f(r.ussAtRateMb, 1)],
   ['HWM MB', (r) => f(r.hwmAfterRateMb, 1)],
   ['errors', (r) => (r.errors === undefined ? '-' : String(r.errors))],
 ];
@@ -120,12 +124,12 @@ export const markdown = ({ meta, rows, results }) => {
   out.push('');
   out.push('Per proxy process:');
   out.push('');
-  out.push(mdRow(['config', 'proxy', 'processes', 'CPU us/req', 'RSS idle MB', 'RSS@1000 max MB', 'HWM after 1000 rps MB', 'HWM after wrk c32 MB']));
-  out.push(mdRow(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:']));
+  out.push(mdRow(['config', 'proxy', 'processes', 'CPU us/req', 'RSS idle MB', 'RSS@1000 max MB', 'private idle MB', 'private@1000 max MB', 'HWM after 1000 rps MB', 'HWM after wrk c32 MB']));
+  out.push(mdRow(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const r of results) {
     if (r.status !== 'ok') continue;
     for (const p of r.proxies) {
-      out.push(mdRow([r.name, p.role, String(p.processes), f(p.cpuUsPerReq), f(p.idle.rss, 1), f(p.atRate.rssMax, 1), f(p.afterRate.hwm, 1), f(p.afterLoad.hwm, 1)]));
+      out.push(mdRow([r.name, p.role, String(p.processes), f(p.cpuUsPerReq), f(p.idle.rss, 1), f(p.atRate.rssMax, 1), f(p.idle.uss, 1), f(p.atRate.ussMax, 1), f(p.afterRate.hwm, 1), f(p.afterLoad.hwm, 1)]));
     }
   }
   const direct = results.find((r) => r.name === 'direct' && r.status === 'ok');
