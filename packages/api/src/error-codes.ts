@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   WEFT_ERR_STREAM_REPLACED: { status: 409, flag: '-', summary: 'a newer stream registered the same workload; this one was closed' },
   WEFT_ERR_STREAM_SHUTDOWN: { status: 503, flag: '-', summary: 'the control plane is shutting down; proxies keep their config and reconnect' },
   WEFT_ERR_STREAM_UNREACHABLE: { status: 503, flag: '-', summary: 'the proxy could not reach the control plane config stream, or lost it' },
+  WEFT_ERR_STREAM_INTERNAL: { status: 500, flag: '-', summary: 'the control plane failed while serving one stream; that stream is closed and the proxy reconnects' },
 } as const satisfies Record<string, { status: number; flag: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

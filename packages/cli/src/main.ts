@@ -1,25 +1,35 @@
 import { Command, CommanderError } from 'commander';
 import { WeftError } from '@weft/core';
-import { registerProxyCommand } from './commands/proxy.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerApplyCommand } from './commands/apply.js';
-import { registerGetCommand } from './commands/get.js';
-import { registerDeleteCommand } from './commands/delete.js';
-import { registerValidateCommand } from './commands/validate.js';
 
-/** Builds the `weft` program with every subcommand. */
-export const buildProgram = (): Command => {
+type Registrar = (program: Command) => void;
+
+/**
+ * Every subcommand, loaded on demand. A command runs with only its own modules loaded: a
+ * sidecar (`weft proxy`, one per service instance) must not pay for the resource schemas,
+ * the REST client or the control plane in its memory.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
+  proxy: async () => (await import('./commands/proxy.js')).registerProxyCommand,
+  demo: async () => (await import('./commands/demo.js')).registerDemoCommand,
+  'control-plane': async () => (await import('./commands/control-plane.js')).registerControlPlaneCommand,
+  apply: async () => (await import('./commands/apply.js')).registerApplyCommand,
+  get: async () => (await import('./commands/get.js')).registerGetCommand,
+  delete: async () => (await import('./commands/delete.js')).registerDeleteCommand,
+  validate: async () => (await import('./commands/validate.js')).registerValidateCommand,
+};
+
+/**
+ * Builds the `weft` program: with `command`, only that subcommand (what running it needs);
+ * without, every subcommand (for help and unknown-command errors).
+ */
+export const buildProgram = async (command?: string): Promise<Command> => {
   const program = new Command('weft')
     .description('Weft: a service mesh for any service, with or without Kubernetes')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  registerProxyCommand(program);
-  registerDemoCommand(program);
-  registerApplyCommand(program);
-  registerGetCommand(program);
-  registerDeleteCommand(program);
-  registerValidateCommand(program);
+  const load = command !== undefined && command in COMMANDS ? [COMMANDS[command]] : Object.values(COMMANDS);
+  for (const registrar of load) if (registrar !== undefined) (await registrar())(program);
   return program;
 };
 
@@ -28,7 +38,7 @@ export const buildProgram = (): Command => {
  * line and field where it can) and exits 1; usage errors exit 2.
  */
 export const main = async (argv: readonly string[]): Promise<void> => {
-  const program = buildProgram();
+  const program = await buildProgram(argv[0]);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {

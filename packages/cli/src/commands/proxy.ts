@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api/data-plane';
 import { createLogger, WeftError } from '@weft/core';
-import { FileSnapshotSource, startSidecar, type Sidecar } from '@weft/proxy';
+import { FileSnapshotSource, startSidecar, type Sidecar, type SidecarOptions } from '@weft/proxy';
+import { join } from 'node:path';
 import cluster from 'node:cluster';
 import { printReady, runPrimary, serveAsWorker, workerStateChanged } from './proxy-workers.js';
 
@@ -21,6 +22,9 @@ interface ProxyFlags {
   adminHost: string;
   config?: string;
   controlPlane?: string;
+  workload?: string;
+  dataDir: string;
+  cacheDir?: string;
   drainTimeout: string;
   label: string[];
   concurrency: string;
@@ -63,6 +67,32 @@ export const bootstrapFromFlags = (flags: ProxyFlags): ProxyBootstrap => {
   return r.data;
 };
 
+/**
+ * Where the sidecar takes its snapshots: `--config FILE`, or `--control-plane HOST:PORT`
+ * (with the snapshot cache in `--cache-dir`, default `<data-dir>/proxy-cache`).
+ */
+export const configSourceFromFlags = (flags: ProxyFlags): Pick<SidecarOptions, 'configFile' | 'controlPlane'> => {
+  if (flags.config !== undefined && flags.controlPlane !== undefined) {
+    throw new WeftError('WEFT_ERR_CONFIG_INVALID', 'give --config FILE or --control-plane HOST:PORT, not both', { field: '--config' });
+  }
+  if (flags.config !== undefined) return { configFile: flags.config };
+  if (flags.controlPlane === undefined) {
+    throw new WeftError('WEFT_ERR_CONFIG_INVALID', '--control-plane HOST:PORT (or --config FILE) is required', { field: '--control-plane' });
+  }
+  // `http://HOST:PORT` is accepted too (h2c); TLS comes with the security issue.
+  const address = flags.controlPlane.replace(/^http:\/\//, '').replace(/\/$/, '');
+  if (!/^(\[[^\]]+\]|[^:/[\]]+):\d{1,5}$/.test(address)) {
+    throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--control-plane ${flags.controlPlane}: must be HOST:PORT, e.g. 127.0.0.1:7701`, { field: '--control-plane' });
+  }
+  return {
+    controlPlane: {
+      address,
+      cacheDir: flags.cacheDir ?? join(flags.dataDir, 'proxy-cache'),
+      ...(flags.workload === undefined ? {} : { workload: flags.workload }),
+    },
+  };
+};
+
 /** `weft proxy`: the sidecar of one service instance. */
 export const registerProxyCommand = (program: Command): void => {
   program
@@ -80,53 +110,43 @@ export const registerProxyCommand = (program: Command): void => {
     .option('--admin-port <port>', 'admin port: /ready /live /config /metrics', '0')
     .option('--admin-host <host>', 'interface of the admin port', '127.0.0.1')
     .option('--config <file>', 'proxy snapshot file (YAML or JSON); re-read on change and SIGHUP')
-    .option('--control-plane <host:port>', 'control plane config stream')
+    .option('--control-plane <host:port>', 'control plane config stream (instead of --config)')
+    .option('--workload <name>', 'workload name to register (default <service>-<address>-<port>)')
+    .option('--data-dir <dir>', 'data directory (the snapshot cache goes to <dir>/proxy-cache)', process.env['WEFT_DATA_DIR'] ?? './.weft')
+    .option('--cache-dir <dir>', 'where to cache the last snapshot from the control plane')
     .option('--drain-timeout <ms>', 'how long SIGTERM waits for in-flight requests', '10000')
     .option('--label <key=value>', 'workload label (repeatable), e.g. version=v2', collect, [])
     .option('--concurrency <n>', 'worker processes (one event loop is one core)', '1')
     .action(async (flags: ProxyFlags) => {
       const bootstrap = bootstrapFromFlags(flags);
-      if (flags.config === undefined) {
-        throw new WeftError(
-          'WEFT_ERR_CONFIG_INVALID',
-          flags.controlPlane === undefined
-            ? '--config FILE is required'
-            : '--control-plane is not available in this version; use --config FILE',
-          { field: '--config' },
-        );
-      }
-      const configFile = flags.config;
+      const source = configSourceFromFlags(flags);
       const concurrency = Number(flags.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
         throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--concurrency ${flags.concurrency}: must be a whole number from 1 to 64`, {
           field: '--concurrency',
         });
       }
+      if (source.controlPlane !== undefined && concurrency > 1) {
+        throw new WeftError('WEFT_ERR_CONFIG_INVALID', '--concurrency above 1 works with --config only for now (workers would each register the same workload)', { field: '--concurrency' });
+      }
       const isWorker = process.env['WEFT_PROXY_WORKER'] === '1' && cluster.isWorker;
       const logger = createLogger({ name: `proxy/${bootstrap.service}` });
       if (concurrency > 1 && cluster.isPrimary) {
         // Validate once here, so that a bad file is reported once and no worker starts.
-        const first = await new FileSnapshotSource(configFile).load();
+        const first = await new FileSnapshotSource(source.configFile ?? '').load();
         await runPrimary(bootstrap, first, concurrency, logger);
         return;
       }
+      // Signals count from the start: a sidecar still waiting for its first snapshot stops at once.
+      const abort = new AbortController();
       const holder: { sidecar?: Sidecar } = {};
-      const running = await startSidecar({
-        bootstrap,
-        configFile,
-        logger,
-        startAdmin: !isWorker,
-        ...(isWorker ? { onConfigChange: () => holder.sidecar !== undefined && workerStateChanged(holder.sidecar) } : {}),
-      });
-      holder.sidecar = running;
-      if (isWorker) serveAsWorker(running);
-      // One machine-readable line on stdout says where everything listens.
-      else printReady(running.proxy.ports, running.admin?.port);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'draining');
+        const running = holder.sidecar;
+        if (running === undefined) return abort.abort();
         void running.stop().then(() => {
           logger.flush();
           process.exit(0);
@@ -134,6 +154,30 @@ export const registerProxyCommand = (program: Command): void => {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      let running: Sidecar;
+      try {
+        running = await startSidecar({
+          bootstrap,
+          ...source,
+          logger,
+          signal: abort.signal,
+          startAdmin: !isWorker,
+          ...(isWorker ? { onConfigChange: () => holder.sidecar !== undefined && workerStateChanged(holder.sidecar) } : {}),
+        });
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+        logger.flush();
+        process.exit(0);
+      }
+      holder.sidecar = running;
+      if (abort.signal.aborted) {
+        await running.stop();
+        logger.flush();
+        process.exit(0);
+      }
+      if (isWorker) serveAsWorker(running);
+      // One machine-readable line on stdout says where everything listens.
+      else printReady(running.proxy.ports, running.admin?.port);
       process.on('SIGHUP', () => void running.reload());
     });
 };

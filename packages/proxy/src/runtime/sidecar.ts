@@ -1,12 +1,17 @@
 import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import { WeftError, type Logger } from '@weft/core';
-import { startAdminServer, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
+import { startAdminServer, type AdminConfigView, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
 import { FileSnapshotSource } from '../config/file-snapshot-source.js';
+import { ControlPlaneSource, type ControlPlaneView, type StreamClientTuning } from '../control/control-plane-source.js';
+import { resolveInboundPort } from '../control/inbound-port.js';
+import { advertisedAddress, defaultWorkloadName } from '../control/workload-name.js';
 import type { FinishedRequest } from '../telemetry/finished-request.js';
 import type { LogicalService } from '../routing/routing-table.js';
 import { createProxyMetrics, type HttpRequestLabels, type ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { MetricsRegistry } from '../telemetry/registry.js';
+import { ConfigState } from './config-state.js';
 import { Proxy } from './proxy.js';
 
 /** A running sidecar: the data plane, its admin port, its config source and telemetry. */
@@ -18,16 +23,39 @@ export interface Sidecar {
   readonly registry: MetricsRegistry;
   /** What the admin port reports: readiness and the config in effect. */
   readonly state: AdminState;
-  /** Re-reads the config source now (SIGHUP). */
+  /** The bootstrap the proxy runs with (on the config stream, its inbound port resolved). */
+  readonly bootstrap: ProxyBootstrap;
+  /** The config stream, when the sidecar takes its snapshots from the control plane. */
+  readonly controlPlane: ControlPlaneSource | undefined;
+  /** Re-reads the config file now (SIGHUP); a no-op on the config stream, which pushes changes. */
   reload(): Promise<void>;
   /** Drains traffic, then closes the admin port and the source. */
   stop(): Promise<void>;
 }
 
+/** `weft proxy --control-plane HOST:PORT`: where and as whom to take snapshots from the control plane. */
+export interface SidecarControlPlaneOptions {
+  /** The control plane's config stream address, `HOST:PORT`. */
+  readonly address: string;
+  /** Workload name; default `<service>-<address>-<port>`, made an RFC 1123 label. */
+  readonly workload?: string;
+  /** Directory of the snapshot cache, `<cacheDir>/<workload>.json`; without it nothing is cached. */
+  readonly cacheDir?: string;
+  /** Join token sent in the hello. */
+  readonly token?: string;
+  /** Stream client timings (tests shorten them). */
+  readonly tuning?: StreamClientTuning;
+}
+
+/** Options of {@link startSidecar}: exactly one of `configFile` and `controlPlane`. */
 export interface SidecarOptions {
   readonly bootstrap: ProxyBootstrap;
   /** `weft proxy --config FILE`: the snapshot file. */
-  readonly configFile: string;
+  readonly configFile?: string;
+  /** `weft proxy --control-plane HOST:PORT`: snapshots from the config stream. */
+  readonly controlPlane?: SidecarControlPlaneOptions;
+  /** Aborting it while the sidecar waits for its first snapshot stops it: `startSidecar` rejects. */
+  readonly signal?: AbortSignal;
   readonly logger: Logger;
   /** Start the admin port (default). A worker of a multi-core sidecar leaves it to its primary. */
   readonly startAdmin?: boolean;
@@ -66,35 +94,67 @@ const exchangeRecorder = (metrics: ProxyMetrics): ((ex: FinishedRequest, directi
   };
 };
 
+/** `/config` of a sidecar on the config stream: also the stream's state and the last NACK. */
+export interface StreamConfigView extends AdminConfigView {
+  readonly controlPlane: ControlPlaneView;
+}
+
+/** The running config as `/config` shows it. */
+const configView = (proxy: Proxy, lastRejection: ConfigRejection | undefined): AdminConfigView => {
+  const c = proxy.config;
+  return {
+    version: c.version,
+    routesVersion: c.snapshot.routesVersion,
+    endpointsVersion: c.snapshot.endpointsVersion,
+    snapshot: c.snapshot,
+    ...(lastRejection === undefined ? {} : { lastRejection }),
+  };
+};
+
+const rejection = (err: unknown, version?: string): ConfigRejection => ({
+  at: new Date().toISOString(),
+  message: err instanceof Error ? err.message : String(err),
+  ...(version === undefined ? {} : { version }),
+});
+
+/** The metrics of one sidecar. */
+const newTelemetry = (bootstrap: ProxyBootstrap): { registry: MetricsRegistry; metrics: ProxyMetrics } => {
+  const registry = new MetricsRegistry();
+  const metrics = createProxyMetrics(registry, { service: bootstrap.service, namespace: bootstrap.namespace, labels: bootstrap.labels });
+  return { registry, metrics };
+};
+
 /**
- * Starts a sidecar from a bootstrap and a snapshot file: loads and validates the file
+ * Starts a sidecar: from a snapshot file (`configFile`) or from the control plane's config
+ * stream (`controlPlane`); see {@link startFileSidecar} and {@link startStreamSidecar}.
+ */
+export const startSidecar = (options: SidecarOptions): Promise<Sidecar> => {
+  if ((options.configFile === undefined) === (options.controlPlane === undefined)) {
+    return Promise.reject(new WeftError('WEFT_ERR_CONFIG_INVALID', 'a sidecar takes its config from a file or from the control plane: give exactly one'));
+  }
+  return options.controlPlane === undefined ? startFileSidecar(options, options.configFile ?? '') : startStreamSidecar(options, options.controlPlane);
+};
+
+/**
+ * A sidecar from a bootstrap and a snapshot file: loads and validates the file
  * (throwing, with file, line and field, when it is invalid), starts the data plane and the
  * admin port, then follows the file: each valid change is applied, each invalid one is
  * refused and reported while the last good config keeps serving.
  */
-export const startSidecar = async (options: SidecarOptions): Promise<Sidecar> => {
+const startFileSidecar = async (options: SidecarOptions, configFile: string): Promise<Sidecar> => {
   const { bootstrap, logger } = options;
-  const source = new FileSnapshotSource(options.configFile);
+  const source = new FileSnapshotSource(configFile);
   const first = await source.load();
-  const registry = new MetricsRegistry();
-  const metrics = createProxyMetrics(registry, {
-    service: bootstrap.service,
-    namespace: bootstrap.namespace,
-    labels: bootstrap.labels,
-  });
+  const { registry, metrics } = newTelemetry(bootstrap);
   const proxy = await Proxy.start(bootstrap, first, logger.child({ component: 'proxy' }), {
     onExchangeEnd: exchangeRecorder(metrics),
   });
   metrics.configApplied(first.routesVersion, first.endpointsVersion);
   let lastRejection: ConfigRejection | undefined;
   const reject = (err: WeftError, snapshot?: ProxySnapshot): void => {
-    lastRejection = {
-      at: new Date().toISOString(),
-      message: err.message,
-      ...(snapshot === undefined ? {} : { version: `${snapshot.routesVersion}/${snapshot.endpointsVersion}` }),
-    };
+    lastRejection = rejection(err, snapshot === undefined ? undefined : `${snapshot.routesVersion}/${snapshot.endpointsVersion}`);
     metrics.configRejected();
-    logger.error({ code: err.code, file: options.configFile }, `config rejected, last good config keeps serving: ${err.message}`);
+    logger.error({ code: err.code, file: configFile }, `config rejected, last good config keeps serving: ${err.message}`);
   };
   source.watch({
     onSnapshot: (snapshot) => {
@@ -116,16 +176,7 @@ export const startSidecar = async (options: SidecarOptions): Promise<Sidecar> =>
     isLive: () => true,
     isReady: () => !proxy.draining,
     notReadyReason: () => (proxy.draining ? 'draining' : undefined),
-    config: () => {
-      const c = proxy.config;
-      return {
-        version: c.version,
-        routesVersion: c.snapshot.routesVersion,
-        endpointsVersion: c.snapshot.endpointsVersion,
-        snapshot: c.snapshot,
-        ...(lastRejection === undefined ? {} : { lastRejection }),
-      };
-    },
+    config: () => configView(proxy, lastRejection),
   };
   const admin =
     options.startAdmin === false
@@ -137,12 +188,118 @@ export const startSidecar = async (options: SidecarOptions): Promise<Sidecar> =>
     metrics,
     registry,
     state,
+    bootstrap,
+    controlPlane: undefined,
     reload: async () => {
       await source.reload();
     },
     stop: async () => {
       source.close();
       await proxy.drain(bootstrap.drainTimeoutMs);
+      await admin?.close();
+      metrics.stop();
+    },
+  };
+};
+
+/**
+ * A sidecar on the control plane's config stream. The admin port starts at once (`/ready`
+ * answers 503 until there is a config); the data plane starts with the first snapshot:
+ * the cached one when there is a usable cache (so that a proxy restarted while the control
+ * plane is down serves at once), else the first one from the stream. Resolves once the
+ * data plane runs. Later snapshots are swapped in; one the proxy cannot load is NACKed and
+ * the last good config keeps serving. Rejects when the data plane cannot start (a port in
+ * use) or `options.signal` aborts first.
+ */
+const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPlaneOptions): Promise<Sidecar> => {
+  const { logger } = options;
+  // Resolve the inbound port first: the hello names it, and the default workload name holds it.
+  const bootstrap: ProxyBootstrap = { ...options.bootstrap, port: await resolveInboundPort(options.bootstrap.listenHost, options.bootstrap.port) };
+  const address = advertisedAddress(bootstrap.listenHost);
+  const workload = cp.workload ?? defaultWorkloadName(bootstrap.service, address, bootstrap.port);
+  const { registry, metrics } = newTelemetry(bootstrap);
+  let proxy: Proxy | undefined;
+  let lastRejection: ConfigRejection | undefined;
+  let settle: { resolve: (p: Proxy) => void; reject: (err: unknown) => void } | undefined;
+  const started = new Promise<Proxy>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  const load = async (snapshot: ProxySnapshot, origin: 'cache' | 'stream'): Promise<void> => {
+    const version = `${snapshot.routesVersion}/${snapshot.endpointsVersion}`;
+    try {
+      if (proxy !== undefined) proxy.apply(snapshot);
+      else {
+        // Check the snapshot alone first, so that an unusable one is a NACK and not a failed start.
+        void new ConfigState(snapshot, bootstrap, undefined);
+        try {
+          proxy = await Proxy.start(bootstrap, snapshot, logger.child({ component: 'proxy' }), { onExchangeEnd: exchangeRecorder(metrics) });
+        } catch (err) {
+          settle?.reject(err);
+          throw err;
+        }
+        settle?.resolve(proxy);
+      }
+    } catch (err) {
+      if (origin === 'stream') {
+        lastRejection = rejection(err, version);
+        metrics.configRejected();
+        options.onConfigChange?.();
+      }
+      throw err;
+    }
+    lastRejection = undefined;
+    metrics.configApplied(snapshot.routesVersion, snapshot.endpointsVersion);
+    options.onConfigChange?.();
+  };
+  const source = new ControlPlaneSource({
+    address: cp.address,
+    bootstrap,
+    workload,
+    advertiseAddress: address,
+    ...(cp.cacheDir === undefined ? {} : { cacheFile: join(cp.cacheDir, `${workload}.json`) }),
+    ...(cp.token === undefined ? {} : { token: cp.token }),
+    ...(cp.tuning === undefined ? {} : { client: cp.tuning }),
+    logger,
+    load,
+  });
+  const state: AdminState = {
+    isLive: () => true,
+    isReady: () => proxy !== undefined && !proxy.draining,
+    notReadyReason: () =>
+      proxy === undefined ? `waiting for the first snapshot from the control plane at ${cp.address}` : proxy.draining ? 'draining' : undefined,
+    config: (): StreamConfigView | undefined => (proxy === undefined ? undefined : { ...configView(proxy, lastRejection), controlPlane: source.view }),
+  };
+  const admin =
+    options.startAdmin === false ? undefined : await startAdminServer({ host: bootstrap.adminHost, port: bootstrap.adminPort, registry, logger, state });
+  const onAbort = (): void => settle?.reject(new WeftError('WEFT_ERR_STREAM_UNREACHABLE', 'stopped before the first snapshot arrived'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted === true) onAbort();
+  logger.info({ controlPlane: cp.address, workload, port: bootstrap.port }, 'waiting for the first snapshot');
+  let running: Proxy;
+  try {
+    await source.start();
+    running = await started;
+  } catch (err) {
+    await source.close();
+    await proxy?.close();
+    await admin?.close();
+    metrics.stop();
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  return {
+    proxy: running,
+    admin,
+    metrics,
+    registry,
+    state,
+    bootstrap,
+    controlPlane: source,
+    reload: () => Promise.resolve(),
+    stop: async () => {
+      await source.close();
+      await running.drain(bootstrap.drainTimeoutMs);
       await admin?.close();
       metrics.stop();
     },
