@@ -1,3 +1,4 @@
 export * from './weft-error.js';
 export * from './logger.js';
 export * from './yaml-validate.js';
+export * from './line-splitter.js';

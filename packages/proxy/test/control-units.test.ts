@@ -4,7 +4,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ProxyBootstrapSchema, ProxySnapshotSchema } from '@weft/api';
 import { createTmpDir } from '@weft/testing';
-import { Backoff, defaultWorkloadName, helloFromBootstrap, LineSplitter, SnapshotCache } from '../src/control/index.js';
+import { LineSplitter } from '@weft/core';
+import { Backoff, defaultWorkloadName, helloFromBootstrap, SnapshotCache } from '../src/control/index.js';
 
 test('backoff: exponential caps with full jitter, capped, reset', () => {
   const caps: number[] = [];

@@ -1,6 +1,6 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { snapshotVersion, type Hello, type ProxySnapshot } from '@weft/api';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '@weft/core';
 import { encodeLine, parseProxyMessage, snapshotLine } from './messages.js';
 import { StreamError } from './stream-error.js';
 

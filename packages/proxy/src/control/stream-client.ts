@@ -10,7 +10,7 @@ import {
 } from '@weft/api/data-plane';
 import type { Logger } from '@weft/core';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '@weft/core';
 
 /** What loading a snapshot came to: ACK, or NACK with the reason. */
 export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
