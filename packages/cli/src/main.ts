@@ -16,6 +16,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   get: async () => (await import('./commands/get.js')).registerGetCommand,
   delete: async () => (await import('./commands/delete.js')).registerDeleteCommand,
   validate: async () => (await import('./commands/validate.js')).registerValidateCommand,
+  run: async () => (await import('./commands/run.js')).registerRunCommand,
+  check: async () => (await import('./commands/check.js')).registerCheckCommand,
+  'proxy-config': async () => (await import('./commands/proxy-config.js')).registerProxyConfigCommand,
 };
 
 /**
