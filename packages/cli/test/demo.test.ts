@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { before, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
  */
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLI_MAIN = join(REPO, 'packages/cli/src/main.ts');
+/** The `weft` bin, running the bundle: exactly what `npm start` runs. */
+const WEFT_BIN = join(REPO, 'packages/cli/bin/weft.js');
 
 /** `weft demo --port 0`: the status page on a free port. */
 const demoArgs = (): string[] => ['demo', '--port', '0'];
@@ -59,12 +60,16 @@ const withTimeout = async <T>(p: Promise<T>, ms: number, what: () => string): Pr
   }
 };
 
-/** Starts the demo from sources with its data in a fresh temporary folder; everything is killed after the test. */
+/**
+ * Starts the demo from the built bin (the README's first command runs it so: a path that
+ * only works from the sources would go unnoticed otherwise), with its data in a fresh
+ * temporary folder; everything is killed after the test.
+ */
 const startDemo = async (t: TestContext): Promise<RunningDemo> => {
   const dataDir = await mkdtemp(join(tmpdir(), 'weft-demo-test-'));
   const env: NodeJS.ProcessEnv = { ...process.env, WEFT_DATA_DIR: dataDir, WEFT_DEMO_PORT: '0', NO_COLOR: '1' };
   delete env['NODE_TEST_CONTEXT'];
-  const child = spawn(process.execPath, ['--conditions=weft-source', '--import', import.meta.resolve('tsx'), CLI_MAIN, ...demoArgs()], {
+  const child = spawn(process.execPath, [WEFT_BIN, ...demoArgs()], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,6 +171,12 @@ interface StatusJson {
   services: { name: string; signals: { rps: number | null; total: number } }[];
   canaries: { service: string; backends: { label: string; total: number }[] }[];
 }
+
+// The bin runs packages/cli/bundle; make it from the sources now (esbuild: about a second),
+// so that this test never runs a stale bundle.
+before(() => {
+  execFileSync(process.execPath, [join(REPO, 'scripts/bundle.mjs')], { cwd: REPO, stdio: 'inherit' });
+});
 
 test('weft demo: the bookstore answers through the mesh, the status page shows traffic, SIGINT stops everything', { timeout: 55_000 }, async (t) => {
   const demo = await startDemo(t);

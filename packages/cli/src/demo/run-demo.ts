@@ -1,10 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { WeftError } from '@weft/core';
 import { SIDECAR_NODE_FLAGS } from '@weft/proxy';
+import { cliEntry, findUp } from '../paths.js';
 import { loadDemoMesh, type DemoMesh } from './mesh-config.js';
 import { Monitor, type EdgeInfo, type MonitoredSidecar, type ServiceInfo } from './monitor.js';
 import { createDemoPki } from './pki.js';
@@ -35,11 +35,11 @@ export interface DemoOptions {
 
 export const DEFAULT_STATUS_PORT = 7700;
 
-/** Where examples/demo is, from src/demo (tsx) or dist/demo (build) alike. */
-const EXAMPLES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/demo');
+/** Where examples/demo is, from the sources, dist/ or the bundle alike. */
+const EXAMPLES_DIR = findUp(import.meta.url, 'examples/demo') ?? resolve('examples/demo');
 
-/** The CLI's entry point next to this file: main.ts from sources, main.js from the build. */
-const CLI_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../main.ts' : '../main.js', import.meta.url));
+/** The CLI's entry point this process runs (the bin, or main.ts from sources): sidecars run it too. */
+const CLI_ENTRY = cliEntry();
 
 const SIDECAR_READY_TIMEOUT_MS = 45_000;
 const APP_READY_TIMEOUT_MS = 20_000;
