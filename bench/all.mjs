@@ -1,0 +1,13 @@
+// `npm run bench`: the data-plane benchmark (bench/run.mjs) and then the control-plane one
+// (bench/control-plane.mjs), with the same arguments (`--quick` shortens both); the second
+// reuses the build the first one made.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick') ? ['--quick'] : [];
+const first = spawnSync(process.execPath, [here('./run.mjs'), ...args], { stdio: 'inherit' });
+if (first.status !== 0) process.exit(first.status ?? 1);
+const second = spawnSync(process.execPath, [here('./control-plane.mjs'), '--no-build', ...quick], { stdio: 'inherit' });
+process.exit(second.status ?? 1);
