@@ -96,3 +96,24 @@ test('weft run: SIGTERM goes to the app, then the sidecar drains; nothing is lef
   assert.equal(isAlive(info.pid), false, 'the app is gone');
   assert.equal(await listening(port), false, 'the sidecar is gone');
 });
+
+test('weft run killed outright (SIGKILL): its sidecar notices and drains instead of outliving it', { timeout: 30_000 }, async (t) => {
+  const { clientConfig, app } = await setup(t);
+  const run = startWeft(['run', '--service', 'client', '--config', clientConfig, '--drain-timeout', '500', '--', process.execPath, app, 'sleep'], { t });
+  const m = await run.waitForLine(/^app info (\{.*\})$/, 20_000);
+  const info = JSON.parse(m[1] as string) as { pid: number; httpProxy: string };
+  t.after(() => {
+    if (isAlive(info.pid)) process.kill(info.pid, 'SIGKILL');
+  });
+  const port = Number(new URL(info.httpProxy).port);
+  assert.equal(await listening(port), true);
+  assert.ok(run.pid !== undefined);
+  process.kill(run.pid, 'SIGKILL');
+  // The app (any program, in weft run's process group) is not ours to watch: end it here,
+  // so that it stops holding weft run's output open.
+  process.kill(info.pid, 'SIGKILL');
+  await run.exited;
+  const deadline = Date.now() + 10_000;
+  while ((await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await listening(port), false, 'the sidecar stopped listening once weft run was gone');
+});

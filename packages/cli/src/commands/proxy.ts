@@ -154,6 +154,12 @@ export const registerProxyCommand = (program: Command): void => {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // Started by `weft run` with an IPC channel: when that parent goes away, even killed
+      // with SIGKILL, the channel closes, and the sidecar drains rather than outlive it.
+      if (process.env['WEFT_PROXY_PARENT_CHANNEL'] === '1' && process.channel !== undefined) {
+        process.channel.unref();
+        process.once('disconnect', () => stop('parent exited'));
+      }
       let running: Sidecar;
       try {
         running = await startSidecar({

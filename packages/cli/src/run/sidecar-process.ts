@@ -69,9 +69,13 @@ const waitForAdminReady = async (port: number, deadline: number, gone: () => boo
  */
 export const startSidecarProcess = (proxyArgs: readonly string[], readyTimeoutMs: number, entry = process.argv[1] ?? ''): SidecarProcess => {
   const child = spawn(process.execPath, [...inheritedNodeFlags(), ...SIDECAR_NODE_FLAGS, entry, 'proxy', ...proxyArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // The IPC channel carries no messages: the sidecar drains when it closes, so that it
+    // never outlives a `weft run` that was killed outright (see commands/proxy.ts).
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     detached: true,
+    env: { ...process.env, WEFT_PROXY_PARENT_CHANNEL: '1' },
   });
+  child.channel?.unref();
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
