@@ -41,10 +41,17 @@ test('weft check: exit 0 with a connected proxy in sync, 1 once it is gone', { t
 
   const cfg = startWeft(['proxy-config', 'echo', '-o', 'json'], { t, env });
   assert.equal((await cfg.exited).code, 0, cfg.output());
-  const view = JSON.parse(cfg.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n')) as { items: { service: string; inSync: boolean; ackedVersion: string | null }[] };
+  const view = JSON.parse(cfg.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n')) as {
+    items: { service: string; inSync: boolean; ackedVersion: string | null; snapshot: { routesVersion?: string; endpointsVersion?: string; services?: { name: string }[] } | null; snapshotNote?: string }[];
+  };
   assert.equal(view.items.length, 1);
   assert.equal(view.items[0]?.inSync, true);
   assert.notEqual(view.items[0]?.ackedVersion, null);
+  // The effective snapshot, as the control plane sends it, is the version the proxy acknowledged.
+  const snap = view.items[0]?.snapshot;
+  assert.ok(snap, view.items[0]?.snapshotNote);
+  assert.equal(`${snap.routesVersion}/${snap.endpointsVersion}`, view.items[0]?.ackedVersion);
+  assert.ok(snap.services?.some((s) => s.name === 'echo'), 'its own service is in its snapshot');
 
   await proxy.kill();
   for (let i = 0; i < 50 && cp.proxies().length > 0; i++) await sleep(100);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { WeftError } from '@weft/core';
-import { addApiOptions, resolveApiConfig, type ApiFlags } from '../client/api-config.js';
-import { fetchMeshStatus, type ProxyState } from '../run/mesh-status.js';
+import { addApiOptions, resolveApiConfig, type ApiConfig, type ApiFlags } from '../client/api-config.js';
+import { apiGet, fetchMeshStatus, type ProxyState } from '../run/mesh-status.js';
 
 interface ProxyConfigFlags extends ApiFlags {
   readonly namespace: string;
@@ -26,11 +26,30 @@ interface ProxyConfigView {
   readonly snapshotNote?: string;
 }
 
-/** The proxy's running config from its admin `/config`, or a note on why not. */
-const adminConfig = async (adminUrl: string | undefined): Promise<{ snapshot: unknown; note?: string }> => {
-  if (adminUrl === undefined) {
-    return { snapshot: null, note: 'the control plane does not report the snapshot itself; pass --admin URL (the proxy\'s admin address) to read it from the proxy' };
+/**
+ * The snapshot the control plane sends one proxy: what the proxy runs when it is in sync.
+ * When it is not, the note says which version the proxy still runs.
+ */
+const controlPlaneSnapshot = async (config: ApiConfig, p: ProxyState): Promise<{ snapshot: unknown; note?: string }> => {
+  try {
+    const body = (await apiGet(config, `/api/v1/proxies/${encodeURIComponent(p.namespace)}/${encodeURIComponent(p.workload)}/snapshot`)) as {
+      version?: string;
+      ackedVersion?: string | null;
+      inSync?: boolean;
+      snapshot?: unknown;
+    };
+    if (body.inSync === true) return { snapshot: body.snapshot ?? null };
+    return {
+      snapshot: body.snapshot ?? null,
+      note: `this is version ${body.version ?? '?'}, being sent; the proxy still runs ${body.ackedVersion ?? 'no acknowledged version'}`,
+    };
+  } catch (err) {
+    return { snapshot: null, note: `the control plane did not give the snapshot: ${err instanceof Error ? err.message : String(err)}` };
   }
+};
+
+/** The proxy's running config from its admin `/config`, or a note on why not. */
+const adminConfig = async (adminUrl: string): Promise<{ snapshot: unknown; note?: string }> => {
   try {
     const res = await fetch(`${adminUrl.replace(/\/+$/, '')}/config`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) return { snapshot: null, note: `${adminUrl}/config answered HTTP ${res.status}` };
@@ -54,10 +73,15 @@ export const registerProxyConfigCommand = (program: Command): void => {
     if (flags.output !== undefined && flags.output !== 'yaml' && flags.output !== 'json') {
       throw new WeftError('WEFT_ERR_CONFIG_INVALID', `-o ${flags.output}: must be yaml or json`, { field: '--output' });
     }
-    const status = await fetchMeshStatus(await resolveApiConfig(flags));
+    const config = await resolveApiConfig(flags);
+    const status = await fetchMeshStatus(config);
     const proxies = status.items.filter((p) => p.service === service && p.namespace === flags.namespace);
-    const fromAdmin = await adminConfig(flags.admin);
-    const views: ProxyConfigView[] = proxies.map((p) => ({
+    const admin = flags.admin;
+    const views: ProxyConfigView[] = [];
+    for (const p of proxies) {
+      // --admin reads one proxy's own /config; otherwise the control plane says what it sends.
+      const found = admin !== undefined && proxies.length === 1 ? await adminConfig(admin) : await controlPlaneSnapshot(config, p);
+      views.push({
       workload: p.workload,
       namespace: p.namespace,
       service: p.service,
@@ -67,9 +91,10 @@ export const registerProxyConfigCommand = (program: Command): void => {
       ackedVersion: p.ackedVersion ?? null,
       inSync: p.inSync,
       lastNack: p.nack ?? null,
-      snapshot: proxies.length === 1 ? fromAdmin.snapshot : null,
-      ...(proxies.length === 1 && fromAdmin.note === undefined ? {} : { snapshotNote: proxies.length === 1 ? fromAdmin.note : 'several proxies: read each one\'s snapshot with --admin' }),
-    }));
+      snapshot: found.snapshot,
+      ...(found.note === undefined ? {} : { snapshotNote: found.note }),
+      });
+    }
     if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ items: views }, null, 2)}\n`);
     else if (flags.output === 'yaml') process.stdout.write(stringify({ items: views }));
     else if (views.length === 0) process.stdout.write(`no connected proxy of service ${flags.namespace}/${service}\n`);

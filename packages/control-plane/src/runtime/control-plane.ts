@@ -128,6 +128,24 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       extraRoutes: (root) => {
         // Sync state for `weft check` and `weft proxy-config`.
         root.get('/api/v1/proxies', { onRequest: requireAdminToken(token) }, async () => ({ items: stream.proxies(), workloads: registry.entries() }));
+        // The snapshot one connected proxy is being sent: what it runs once `inSync` (its
+        // acknowledged version equals this one), for `weft proxy-config`.
+        root.get<{ Params: { namespace: string; workload: string } }>(
+          '/api/v1/proxies/:namespace/:workload/snapshot',
+          { onRequest: requireAdminToken(token) },
+          async (req, reply) => {
+            const hello = stream.helloOf(req.params.namespace, req.params.workload);
+            if (hello === undefined) {
+              return reply.code(404).send({
+                code: 'WEFT_ERR_API_NOT_FOUND',
+                message: `no proxy ${req.params.namespace}/${req.params.workload} is connected`,
+              });
+            }
+            const snapshot = reconciler.snapshotFor(hello);
+            const state = stream.proxies().find((p) => p.namespace === hello.namespace && p.workload === hello.workload);
+            return { version: `${snapshot.routesVersion}/${snapshot.endpointsVersion}`, ackedVersion: state?.ackedVersion ?? null, inSync: state?.inSync ?? false, snapshot };
+          },
+        );
       },
     });
     await app.listen({ host: api.host, port: api.port }).catch((err: unknown) => {

@@ -167,6 +167,15 @@ export class StreamServer {
       .sort((a, b) => (a.namespace === b.namespace ? (a.workload < b.workload ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
   }
 
+  /** The hello of the connected proxy `namespace/workload`, or undefined when it is not connected. */
+  helloOf(namespace: string, workload: string): Hello | undefined {
+    for (const s of this.#byWorkload.values()) {
+      const h = s.hello;
+      if (h !== undefined && h.namespace === namespace && h.workload === workload) return h;
+    }
+    return undefined;
+  }
+
   /** Counters. */
   stats(): StreamServerStats {
     let pushes = 0;
