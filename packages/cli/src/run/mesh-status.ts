@@ -1,33 +1,14 @@
 import { apiErrorOf } from '../client/api-error.js';
 import type { ApiConfig } from '../client/api-config.js';
+import type { ProxySyncState, RegistryEntryView } from '@weft/control-plane';
 import { WeftError } from '@weft/core';
 
-/** One connected proxy's sync state, as `GET /api/v1/proxies` reports it. */
-export interface ProxyState {
-  readonly id: string;
-  readonly workload: string;
-  readonly namespace: string;
-  readonly service: string;
-  readonly remoteAddress: string;
-  readonly connectedAt: string;
-  readonly sentVersion?: string;
-  readonly ackedVersion?: string;
-  readonly ackedAt?: string;
-  readonly nack?: { readonly version: string; readonly error: string; readonly at: string };
-  readonly inSync: boolean;
-  readonly pushes?: number;
-}
-
-/** One registered workload, as `GET /api/v1/proxies` reports it. */
-export interface WorkloadState {
-  readonly namespace: string;
-  readonly name: string;
-  readonly service: string;
-  readonly state: string;
-  readonly serving: boolean;
-  readonly acknowledgedVersion?: string;
-  readonly rejectedVersion?: string;
-}
+/**
+ * One connected proxy's sync state, and one registered workload, as `GET /api/v1/proxies`
+ * reports them: the control plane's own types (type-only: nothing of it is loaded here).
+ */
+export type ProxyState = ProxySyncState;
+export type WorkloadState = RegistryEntryView;
 
 /** The answer of `GET /api/v1/proxies`. */
 export interface MeshStatus {
