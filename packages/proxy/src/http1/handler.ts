@@ -44,23 +44,24 @@ const send = (ex: Exchange, pool: Http1Pool, target: RequestTarget, hop: HopRef,
  * The HTTP/1.1 request handler of one listener. Outbound: resolve service, route, backend
  * and endpoint, then forward on that endpoint's pool. Inbound: forward to the local app.
  */
-export const http1Handler =
-  (route: Http1Route) =>
-  (ex: Exchange): void => {
+export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
+  // Every inbound request goes to the same hop: the local app. Built once, not per request.
+  const appHop: HopRef = { direction: 'inbound', proxy: route.proxy, service: route.proxy, endpoint: 'app' };
+  return (ex: Exchange): void => {
     const config = route.config();
     const absolute = splitAbsoluteForm(ex.head.url);
     const target: RequestTarget = absolute ?? { authority: ex.facts.host, path: ex.head.url };
     if (route.direction === 'inbound') {
       const pool = config.appPool();
-      const hop: HopRef = { direction: 'inbound', proxy: route.proxy, service: route.proxy, endpoint: 'app' };
       if (pool === undefined) {
-        ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', hop));
+        ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', appHop));
         return;
       }
-      send(ex, pool, target, hop, route.responseTimeoutMs());
+      send(ex, pool, target, appHop, route.responseTimeoutMs());
       return;
     }
     const resolved = resolveOutbound(config.table, route.proxy, route.fixedService, target.authority, target.path);
     ex.target = resolved.service;
     send(ex, config.poolFor(resolved.endpoint), target, resolved.hop, route.responseTimeoutMs());
   };
+};
