@@ -141,6 +141,43 @@ const peerLabels = (p: PeerWorkload | undefined) => ({
   cluster: p?.cluster ?? UNKNOWN,
 });
 
+/**
+ * One label set in Istio's order: `reporter` says which side records it; `src` and `dst`
+ * are the two workloads, `service` the destination service.
+ */
+const trafficLabels = (
+  reporter: 'source' | 'destination',
+  src: ReturnType<typeof peerLabels>,
+  dst: ReturnType<typeof peerLabels>,
+  service: { readonly host: string; readonly name: string; readonly namespace: string },
+  protocol: string,
+  securityPolicy: string,
+): HttpRequestLabels =>
+  Object.freeze({
+    reporter,
+    source_workload: src.workload,
+    source_workload_namespace: src.namespace,
+    source_principal: src.principal,
+    source_app: src.app,
+    source_version: src.version,
+    destination_workload: dst.workload,
+    destination_workload_namespace: dst.namespace,
+    destination_principal: dst.principal,
+    destination_app: dst.app,
+    destination_version: dst.version,
+    destination_service: service.host,
+    destination_service_name: service.name,
+    destination_service_namespace: service.namespace,
+    request_protocol: protocol,
+    connection_security_policy: securityPolicy,
+    source_canonical_service: src.canonicalService,
+    destination_canonical_service: dst.canonicalService,
+    source_canonical_revision: src.canonicalRevision,
+    destination_canonical_revision: dst.canonicalRevision,
+    source_cluster: src.cluster,
+    destination_cluster: dst.cluster,
+  });
+
 /** The proxy's metrics; made by {@link createProxyMetrics}. */
 export class ProxyMetrics {
   /** Connections currently open on any listener of this proxy. */
@@ -236,32 +273,11 @@ export class ProxyMetrics {
    * source, the target's service the destination. Call once per target and keep the result.
    */
   outboundLabels(target: OutboundTarget): HttpRequestLabels {
-    const src = peerLabels(this.#self);
-    const dst = peerLabels(target.peer);
-    return Object.freeze({
-      reporter: 'source',
-      source_workload: src.workload,
-      source_workload_namespace: src.namespace,
-      source_principal: src.principal,
-      source_app: src.app,
-      source_version: src.version,
-      destination_workload: dst.workload,
-      destination_workload_namespace: dst.namespace,
-      destination_principal: dst.principal,
-      destination_app: dst.app,
-      destination_version: dst.version,
-      destination_service: target.service,
-      destination_service_name: target.serviceName,
-      destination_service_namespace: target.serviceNamespace,
-      request_protocol: target.protocol,
-      connection_security_policy: target.securityPolicy ?? UNKNOWN,
-      source_canonical_service: src.canonicalService,
-      destination_canonical_service: dst.canonicalService,
-      source_canonical_revision: src.canonicalRevision,
-      destination_canonical_revision: dst.canonicalRevision,
-      source_cluster: src.cluster,
-      destination_cluster: dst.cluster,
-    });
+    return trafficLabels('source', peerLabels(this.#self), peerLabels(target.peer), {
+      host: target.service,
+      name: target.serviceName,
+      namespace: target.serviceNamespace,
+    }, target.protocol, target.securityPolicy ?? UNKNOWN);
   }
 
   /**
@@ -270,32 +286,7 @@ export class ProxyMetrics {
    * (e.g. per inbound port and peer identity) and keep the result.
    */
   inboundLabels(source: InboundSource): HttpRequestLabels {
-    const src = peerLabels(source.peer);
-    const dst = peerLabels(this.#self);
-    return Object.freeze({
-      reporter: 'destination',
-      source_workload: src.workload,
-      source_workload_namespace: src.namespace,
-      source_principal: src.principal,
-      source_app: src.app,
-      source_version: src.version,
-      destination_workload: dst.workload,
-      destination_workload_namespace: dst.namespace,
-      destination_principal: dst.principal,
-      destination_app: dst.app,
-      destination_version: dst.version,
-      destination_service: this.#localService.host,
-      destination_service_name: this.#localService.name,
-      destination_service_namespace: this.#localService.namespace,
-      request_protocol: source.protocol,
-      connection_security_policy: source.securityPolicy,
-      source_canonical_service: src.canonicalService,
-      destination_canonical_service: dst.canonicalService,
-      source_canonical_revision: src.canonicalRevision,
-      destination_canonical_revision: dst.canonicalRevision,
-      source_cluster: src.cluster,
-      destination_cluster: dst.cluster,
-    });
+    return trafficLabels('destination', peerLabels(source.peer), peerLabels(this.#self), this.#localService, source.protocol, source.securityPolicy);
   }
 
   /**
