@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { RouteRuleSchema } from './snapshot-routes.js';
+import { dnsLabel, labels, port } from './snapshot-fields.js';
+import { TransportSchema } from './snapshot-transport.js';
+
+export * from './snapshot-routes.js';
+export * from './snapshot-transport.js';
 
 /**
  * The proxy snapshot: the whole configuration one sidecar runs, as the control plane
@@ -11,14 +17,6 @@ import { z } from 'zod';
 export const AppProtocolSchema = z.enum(['http', 'http2', 'grpc', 'tcp']);
 export type AppProtocol = z.infer<typeof AppProtocolSchema>;
 
-const dnsLabel = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label');
-const port = z.number().int().min(1).max(65535);
-const labels = z.record(z.string().min(1).max(63), z.string().max(63));
-
 /** One instance of a service as the calling proxy reaches it: the remote sidecar's mesh port. */
 export const EndpointSchema = z.strictObject({
   address: z.union([z.ipv4(), z.ipv6()]),
@@ -27,31 +25,6 @@ export const EndpointSchema = z.strictObject({
   weight: z.number().int().min(1).max(1000).default(1),
 });
 export type Endpoint = z.infer<typeof EndpointSchema>;
-
-/** A path match as the Gateway API defines it (this snapshot carries the two basic kinds). */
-export const PathMatchSchema = z.strictObject({
-  type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix'),
-  value: z.string().startsWith('/', 'must start with "/"').default('/'),
-});
-
-export const RouteMatchSchema = z.strictObject({
-  path: PathMatchSchema.default({ type: 'PathPrefix', value: '/' }),
-});
-
-/** A weighted backend of a route: a service, or the subset of its endpoints with these labels. */
-export const BackendRefSchema = z.strictObject({
-  service: z.string().min(1),
-  weight: z.number().int().min(0).max(1_000_000).default(1),
-  subset: labels.optional(),
-});
-export type BackendRef = z.infer<typeof BackendRefSchema>;
-
-export const RouteRuleSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  matches: z.array(RouteMatchSchema).default([{ path: { type: 'PathPrefix', value: '/' } }]),
-  backendRefs: z.array(BackendRefSchema).min(1),
-});
-export type RouteRule = z.infer<typeof RouteRuleSchema>;
 
 /**
  * A service this proxy calls, or serves: its identity, ports and routes. The key by which
@@ -66,6 +39,11 @@ export const ServiceConfigSchema = z.strictObject({
     .default([{ port: 80, protocol: 'http' }]),
   /** Routes in precedence order; without any, all traffic goes to the service's own endpoints. */
   routes: z.array(RouteRuleSchema).default([]),
+  /**
+   * SPIFFE IDs that may serve this service: a caller refuses an endpoint whose certificate
+   * names any other. Empty: any certificate the trust bundle accepts (static TLS only).
+   */
+  identities: z.array(z.string().startsWith('spiffe://').max(2048)).max(1024).default([]),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 
@@ -96,22 +74,6 @@ export const LimitsSchema = z.strictObject({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
-/** How proxies talk to each other. `static` uses certificate files (the CA issue replaces them). */
-export const TransportSchema = z.strictObject({
-  tls: z
-    .discriminatedUnion('mode', [
-      z.strictObject({ mode: z.literal('disabled') }),
-      z.strictObject({
-        mode: z.literal('static'),
-        certFile: z.string().min(1),
-        keyFile: z.string().min(1),
-        caFile: z.string().min(1),
-      }),
-    ])
-    .default({ mode: 'disabled' }),
-});
-export type Transport = z.infer<typeof TransportSchema>;
-
 export const ProxySnapshotSchema = z.strictObject({
   apiVersion: z.literal('weft.dev/v1alpha1'),
   kind: z.literal('ProxySnapshot'),
@@ -123,7 +85,7 @@ export const ProxySnapshotSchema = z.strictObject({
   services: z.array(ServiceConfigSchema).default([]),
   /** Endpoints by service key `<name>.<namespace>`. */
   endpoints: z.record(z.string(), z.array(EndpointSchema)).default({}),
-  transport: TransportSchema.default({ tls: { mode: 'disabled' } }),
+  transport: TransportSchema.prefault({}),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
 });
 export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;

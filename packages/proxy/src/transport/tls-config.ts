@@ -23,17 +23,38 @@ const read = (file: string, field: string): Buffer => {
   }
 };
 
+/** The proxy's own workload certificate: its key (generated here, never sent) and the chain the CA signed. */
+export interface WorkloadCertificate {
+  readonly keyPem: string;
+  /** Leaf first, then any intermediates up to (not including) the root. */
+  readonly chainPem: string;
+}
+
 /**
  * Loads the transport's TLS material, or returns undefined when TLS is disabled. Every
  * proxy-to-proxy connection is TLS 1.3 with both sides presenting certificates: the peer's
- * chain must lead to the configured CA.
+ * chain must lead to the configured CA (`static`) or to a root of the trust bundle (`workload`).
  */
-export const loadTlsMaterial = (transport: Transport): TlsMaterial | undefined => {
+export const loadTlsMaterial = (transport: Transport, workload?: WorkloadCertificate): TlsMaterial | undefined => {
   const tls = transport.tls;
   if (tls.mode === 'disabled') return undefined;
-  const cert = read(tls.certFile, 'certFile');
-  const key = read(tls.keyFile, 'keyFile');
-  const ca = read(tls.caFile, 'caFile');
+  let cert: Buffer | string;
+  let key: Buffer | string;
+  let ca: Buffer | string[];
+  if (tls.mode === 'workload') {
+    if (workload === undefined) {
+      throw new WeftError('WEFT_ERR_CONFIG_INVALID', 'transport.tls: mode "workload" needs the workload certificate, which this proxy does not have yet', {
+        field: 'transport.tls.mode',
+      });
+    }
+    cert = workload.chainPem;
+    key = workload.keyPem;
+    ca = tls.trustBundle;
+  } else {
+    cert = read(tls.certFile, 'certFile');
+    key = read(tls.keyFile, 'keyFile');
+    ca = read(tls.caFile, 'caFile');
+  }
   const options = { cert, key, ca, minVersion: 'TLSv1.3' as const, maxVersion: 'TLSv1.3' as const };
   let server: SecureContext;
   let client: SecureContext;
