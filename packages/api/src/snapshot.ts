@@ -23,6 +23,11 @@ export const EndpointSchema = z.strictObject({
   port,
   labels: labels.default({}),
   weight: z.number().int().min(1).max(1000).default(1),
+  /**
+   * The SPIFFE ID this endpoint's proxy must present: a caller refuses a certificate that
+   * names any other. Unset: any certificate the trust bundle accepts (static TLS).
+   */
+  identity: z.string().startsWith('spiffe://').max(2048).optional(),
 });
 export type Endpoint = z.infer<typeof EndpointSchema>;
 
@@ -39,11 +44,6 @@ export const ServiceConfigSchema = z.strictObject({
     .default([{ port: 80, protocol: 'http' }]),
   /** Routes in precedence order; without any, all traffic goes to the service's own endpoints. */
   routes: z.array(RouteRuleSchema).default([]),
-  /**
-   * SPIFFE IDs that may serve this service: a caller refuses an endpoint whose certificate
-   * names any other. Empty: any certificate the trust bundle accepts (static TLS only).
-   */
-  identities: z.array(z.string().startsWith('spiffe://').max(2048)).max(1024).default([]),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 

@@ -115,12 +115,12 @@ export const buildOutboundView = (svc: MeshService, attachments: readonly RouteA
       routes.push({ name: 'default', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ service: svc.subset.parentKey, weight: 1, subset: svc.subset.labels }] });
     }
   }
-  return { view: makeView({ name: svc.name, namespace: svc.namespace, ports: [...svc.ports], routes, identities: [] }, [...endpointServices].sort()), outcomes };
+  return { view: makeView({ name: svc.name, namespace: svc.namespace, ports: [...svc.ports], routes }, [...endpointServices].sort()), outcomes };
 };
 
 /** The view of a proxy's own Service for inbound: its identity and ports, no routes (routes apply at the caller). */
 export const buildInboundView = (svc: Pick<MeshService, 'name' | 'namespace' | 'ports'>): ServiceView =>
-  makeView({ name: svc.name, namespace: svc.namespace, ports: [...svc.ports], routes: [], identities: [] }, []);
+  makeView({ name: svc.name, namespace: svc.namespace, ports: [...svc.ports], routes: [] }, []);
 
 const makeView = (config: ServiceConfig, endpointServices: readonly string[]): ServiceView =>
   deepFreeze({ config, hash: contentHash(config), endpointServices });
