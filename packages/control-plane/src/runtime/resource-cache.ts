@@ -1,4 +1,5 @@
 import { safeParseResource, type AnyResource } from '@weft/api';
+import { kindNamed } from '../manager/keys.js';
 import type { Logger } from '@weft/core';
 import { encodeKey, type Store, type StoredItem, type Watch, type WatchEvent } from '../store/index.js';
 
@@ -114,6 +115,8 @@ export class ResourceCache {
   }
 
   #parse(item: StoredItem): Cached | undefined {
+    // The store holds other records too (join tokens): only resource kinds are resources.
+    if (kindNamed(item.key.kind) === undefined) return undefined;
     const doc = { ...item.value, metadata: { ...(item.value['metadata'] as object), resourceVersion: String(item.modRevision) } };
     const r = safeParseResource(doc);
     if (!r.success) {
