@@ -1,29 +1,281 @@
 import { z } from 'zod';
-import { labels } from './snapshot-fields.js';
+import { labels, port } from './snapshot-fields.js';
+import { routeRegexProblem } from './snapshot-regex.js';
 
-/** The route rules of a service in a proxy snapshot: matches and weighted backends. */
+export { ROUTE_REGEX_MAX_LENGTH, routeRegexProblem, translateRouteRegex, type RouteRegexTranslation } from './snapshot-regex.js';
 
-/** A path match as the Gateway API defines it (this snapshot carries the two basic kinds). */
-export const PathMatchSchema = z.strictObject({
-  type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix'),
-  value: z.string().startsWith('/', 'must start with "/"').default('/'),
-});
+/**
+ * The route rules of a service in a proxy snapshot, as the Gateway API's HTTPRoute and
+ * GRPCRoute define them once resolved: matches (path, method, headers, query parameters,
+ * gRPC service and method), filters (header modifiers, URL rewrite, redirect, mirror) and
+ * weighted backends with filters of their own. Rules are in precedence order: a proxy takes
+ * the first rule one of whose matches the request meets. Every field added since the first
+ * snapshots is optional, so older snapshots stay valid and mean what they meant.
+ */
 
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(HEADER_NAME, 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~)');
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase hostname');
+
+/** Adds an issue at `path` when `value` is an expression proxies refuse. */
+const checkRegex = (value: string, path: (string | number)[], ctx: z.RefinementCtx<unknown>): void => {
+  const problem = routeRegexProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path, message: `regular expression ${problem}` });
+};
+
+/** How a header, query parameter or gRPC name is compared: whole value, or an expression over it. */
+export const RouteValueMatchTypeSchema = z.enum(['Exact', 'RegularExpression']);
+export type RouteValueMatchType = z.infer<typeof RouteValueMatchTypeSchema>;
+
+/**
+ * A path match: `PathPrefix` (whole path segments: `/api` matches `/api` and `/api/x`, not
+ * `/apix`), `Exact`, or `RegularExpression` (the whole path). The query string is not part
+ * of the path.
+ */
+export const PathMatchSchema = z
+  .strictObject({
+    type: z.enum(['PathPrefix', 'Exact', 'RegularExpression']).default('PathPrefix'),
+    value: z.string().max(1024).default('/'),
+  })
+  .superRefine((m, ctx) => {
+    if (m.type === 'RegularExpression') checkRegex(m.value, ['value'], ctx);
+    else if (!m.value.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['value'], message: 'must start with "/"' });
+  });
+export type PathMatch = z.infer<typeof PathMatchSchema>;
+
+const valueMatch = (valueMax: number) =>
+  z
+    .strictObject({
+      type: RouteValueMatchTypeSchema.default('Exact'),
+      name: headerName,
+      value: z.string().min(1).max(valueMax),
+    })
+    .superRefine((m, ctx) => {
+      if (m.type === 'RegularExpression') checkRegex(m.value, ['value'], ctx);
+    });
+
+/** A header match; names are compared case-insensitively, values exactly (or by expression). */
+export const RouteHeaderMatchSchema = valueMatch(4096);
+export type RouteHeaderMatch = z.infer<typeof RouteHeaderMatchSchema>;
+
+/** A query parameter match; the first value of a repeated parameter is the one matched. */
+export const RouteQueryParamMatchSchema = valueMatch(1024);
+export type RouteQueryParamMatch = z.infer<typeof RouteQueryParamMatchSchema>;
+
+/**
+ * A gRPC match: the call is a gRPC call (`content-type: application/grpc...`) and its path
+ * `/<service>/<method>` meets the service and method given (either omitted: any).
+ */
+export const GrpcMethodMatchSchema = z
+  .strictObject({
+    type: RouteValueMatchTypeSchema.default('Exact'),
+    service: z.string().min(1).max(1024).optional(),
+    method: z.string().min(1).max(1024).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.type !== 'RegularExpression') return;
+    if (m.service !== undefined) checkRegex(m.service, ['service'], ctx);
+    if (m.method !== undefined) checkRegex(m.method, ['method'], ctx);
+  });
+export type GrpcMethodMatch = z.infer<typeof GrpcMethodMatchSchema>;
+
+/** HTTP methods a match may name (the Gateway API's list). */
+export const HttpMethodSchema = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** A `superRefine` for match lists whose names must be distinct under `key`. */
+const distinctNames =
+  <T>(key: (item: T) => string, what: string) =>
+  (items: readonly T[], ctx: z.RefinementCtx<T[]>): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate ${what} ${JSON.stringify(k)}` });
+      seen.add(k);
+    });
+  };
+
+/** Conditions a request must all meet (AND); a rule takes a request when any of its matches holds. */
 export const RouteMatchSchema = z.strictObject({
   path: PathMatchSchema.default({ type: 'PathPrefix', value: '/' }),
+  method: HttpMethodSchema.optional(),
+  headers: z
+    .array(RouteHeaderMatchSchema)
+    .max(16)
+    .superRefine(distinctNames((h: RouteHeaderMatch) => h.name.toLowerCase(), 'header'))
+    .optional(),
+  queryParams: z
+    .array(RouteQueryParamMatchSchema)
+    .max(16)
+    .superRefine(distinctNames((q: RouteQueryParamMatch) => q.name, 'query parameter'))
+    .optional(),
+  grpc: GrpcMethodMatchSchema.optional(),
 });
+export type RouteMatch = z.infer<typeof RouteMatchSchema>;
+
+/**
+ * Headers a header modifier may not touch: they frame the message or describe one
+ * connection (the proxy writes them itself), and `host`, which URLRewrite changes.
+ */
+export const UNMODIFIABLE_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'content-length',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+]);
+
+const HeaderValueSchema = z.strictObject({ name: headerName, value: z.string().min(1).max(4096) });
+
+/** Header changes: `set` replaces, `add` appends (comma-joined), `remove` deletes; one action per name. */
+export const HeaderModifierSchema = z
+  .strictObject({
+    set: z.array(HeaderValueSchema).max(16).optional(),
+    add: z.array(HeaderValueSchema).max(16).optional(),
+    remove: z.array(headerName).max(16).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    const visit = (list: 'set' | 'add' | 'remove', names: readonly string[]): void => {
+      names.forEach((n, i) => {
+        const lower = n.toLowerCase();
+        const path = list === 'remove' ? [list, i] : [list, i, 'name'];
+        if (UNMODIFIABLE_HEADERS.has(lower)) ctx.addIssue({ code: 'custom', path, message: `header ${JSON.stringify(n)} cannot be modified` });
+        else if (seen.has(lower)) ctx.addIssue({ code: 'custom', path, message: `header ${JSON.stringify(n)} has more than one action` });
+        seen.add(lower);
+      });
+    };
+    visit('set', (f.set ?? []).map((h) => h.name));
+    visit('add', (f.add ?? []).map((h) => h.name));
+    visit('remove', f.remove ?? []);
+  });
+export type HeaderModifier = z.infer<typeof HeaderModifierSchema>;
+
+/** A path change: the whole path, or the prefix the rule's `PathPrefix` match matched. */
+export const PathModifierSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string().max(1024).startsWith('/', 'must start with "/"') }),
+  z.strictObject({
+    type: z.literal('ReplacePrefixMatch'),
+    replacePrefixMatch: z.string().max(1024).refine((v) => v === '' || v.startsWith('/'), 'must be empty or start with "/"'),
+  }),
+]);
+export type PathModifier = z.infer<typeof PathModifierSchema>;
+
+/** Rewrites the host and path before forwarding. */
+export const UrlRewriteSchema = z.strictObject({
+  hostname: hostname.optional(),
+  path: PathModifierSchema.optional(),
+});
+export type UrlRewrite = z.infer<typeof UrlRewriteSchema>;
+
+/** Answers with a redirect; each part of `Location` omitted is the request's. */
+export const RequestRedirectSchema = z.strictObject({
+  scheme: z.enum(['http', 'https']).optional(),
+  hostname: hostname.optional(),
+  port: port.optional(),
+  path: PathModifierSchema.optional(),
+  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+});
+export type RequestRedirect = z.infer<typeof RequestRedirectSchema>;
+
+/** Copies a share of requests to a service (or a subset of its endpoints); its answers are discarded. */
+export const RequestMirrorSchema = z.strictObject({
+  service: z.string().min(1),
+  subset: labels.optional(),
+  /** Share of requests copied; absent: every request. */
+  fraction: z
+    .strictObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) })
+    .refine((f) => f.numerator <= f.denominator, { message: 'numerator must not exceed denominator', path: ['numerator'] })
+    .optional(),
+});
+export type RequestMirror = z.infer<typeof RequestMirrorSchema>;
+
+/** A filter: `type` names it and the field of the same name (camelCase) configures it. */
+export const RouteFilterSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifierSchema }),
+  z.strictObject({ type: z.literal('ResponseHeaderModifier'), responseHeaderModifier: HeaderModifierSchema }),
+  z.strictObject({ type: z.literal('URLRewrite'), urlRewrite: UrlRewriteSchema }),
+  z.strictObject({ type: z.literal('RequestRedirect'), requestRedirect: RequestRedirectSchema }),
+  z.strictObject({ type: z.literal('RequestMirror'), requestMirror: RequestMirrorSchema }),
+]);
+export type RouteFilter = z.infer<typeof RouteFilterSchema>;
+
+/** The Gateway API's rules for one filter list: only mirrors repeat; no redirect with a rewrite. */
+const filterList = z
+  .array(RouteFilterSchema)
+  .max(16)
+  .superRefine((filters, ctx) => {
+    const seen = new Set<string>();
+    filters.forEach((f, i) => {
+      if (seen.has(f.type) && f.type !== 'RequestMirror') ctx.addIssue({ code: 'custom', path: [i, 'type'], message: `${f.type} cannot be repeated` });
+      seen.add(f.type);
+    });
+    if (seen.has('RequestRedirect') && seen.has('URLRewrite')) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'RequestRedirect and URLRewrite exclude each other' });
+    }
+  });
 
 /** A weighted backend of a route: a service, or the subset of its endpoints with these labels. */
 export const BackendRefSchema = z.strictObject({
   service: z.string().min(1),
   weight: z.number().int().min(0).max(1_000_000).default(1),
   subset: labels.optional(),
+  /** Filters for the requests this backend receives, after the rule's. */
+  filters: filterList.optional(),
 });
 export type BackendRef = z.infer<typeof BackendRefSchema>;
 
-export const RouteRuleSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  matches: z.array(RouteMatchSchema).default([{ path: { type: 'PathPrefix', value: '/' } }]),
-  backendRefs: z.array(BackendRefSchema).min(1),
-});
+const redirects = (filters: readonly RouteFilter[] | undefined): boolean => (filters ?? []).some((f) => f.type === 'RequestRedirect');
+
+const replacesPrefix = (filters: readonly RouteFilter[] | undefined): boolean =>
+  (filters ?? []).some(
+    (f) =>
+      (f.type === 'URLRewrite' && f.urlRewrite.path?.type === 'ReplacePrefixMatch') ||
+      (f.type === 'RequestRedirect' && f.requestRedirect.path?.type === 'ReplacePrefixMatch'),
+  );
+
+export const RouteRuleSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    matches: z.array(RouteMatchSchema).default([{ path: { type: 'PathPrefix', value: '/' } }]),
+    /** Applied to every request of the rule, before the chosen backend's. */
+    filters: filterList.optional(),
+    /** Where requests go, split by weight; empty only for a rule that redirects. */
+    backendRefs: z.array(BackendRefSchema),
+    /**
+     * HTTPRoute `timeouts` in milliseconds (0 disables one): `requestMs` for the whole
+     * exchange, `backendRequestMs` for each attempt. Carried for the proxies that enforce
+     * them; the control plane leaves out rules with timeouts until they do.
+     */
+    timeouts: z
+      .strictObject({ requestMs: z.number().int().min(0).optional(), backendRequestMs: z.number().int().min(0).optional() })
+      .refine((t) => t.requestMs === undefined || t.requestMs === 0 || t.backendRequestMs === undefined || t.backendRequestMs <= t.requestMs, {
+        message: 'backendRequestMs cannot be longer than requestMs',
+        path: ['backendRequestMs'],
+      })
+      .optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (redirects(rule.filters)) {
+      if (rule.backendRefs.length > 0) ctx.addIssue({ code: 'custom', path: ['backendRefs'], message: 'a rule that redirects has no backendRefs' });
+    } else if (rule.backendRefs.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['backendRefs'], message: 'must have at least one backend (or a RequestRedirect filter)' });
+    }
+    const prefixNeeded = replacesPrefix(rule.filters) || rule.backendRefs.some((b) => replacesPrefix(b.filters));
+    if (prefixNeeded && !rule.matches.every((m) => m.path.type === 'PathPrefix' && m.grpc === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['matches'], message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix path match' });
+    }
+  });
 export type RouteRule = z.infer<typeof RouteRuleSchema>;

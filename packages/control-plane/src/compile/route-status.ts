@@ -1,6 +1,6 @@
 import type { ParentReference } from '@weft/api';
 import type { ParentAttachment } from './route-attach.js';
-import type { TranslatedRoute } from './route-translate.js';
+import type { TranslatedRoute, TranslatedRule } from './route-translate.js';
 import type { AttachmentOutcome } from './route-view.js';
 import { CONTROLLER_NAME, REASONS, condition, type CompiledCondition, type ParentRefReport, type ResourceStatusReport, type RouteParentStatusReport } from './status.js';
 
@@ -18,8 +18,11 @@ export interface ParentResult {
  *   `ResolvedRefs` False naming each missing reference (so resources apply in any order). A
  *   missing backend keeps weight 0: the rule's other backends take its share, and when
  *   none is left the rule's requests get 503 with flag UH.
- * - Rules proxies cannot apply yet are left out: `Accepted` True with reason
- *   `UnsupportedValue`, and `PartiallyInvalid` True listing the fields.
+ * - Rules proxies cannot apply yet (timeouts, retries), or with values they refuse (a
+ *   regular expression outside the subset they run, a header filter on `host`), are left
+ *   out: `Accepted` True with reason `UnsupportedValue`, and `PartiallyInvalid` True saying
+ *   which fields and why. A mirror to a missing Service is left out of its rule, and named
+ *   in `ResolvedRefs` False (`BackendNotFound`).
  * - A rule whose every match is shadowed by an identical match of a route with precedence is
  *   conflicted; a route none of whose rules is in effect on a parent for that reason is
  *   `Accepted` False `Conflicted` there, and in aggregate when that holds on every parent
@@ -47,6 +50,13 @@ export const routeStatus = (route: TranslatedRoute, parents: readonly ParentResu
 };
 
 const MISSING_BACKEND_EFFECT = "missing backends keep weight 0: a rule's other backends take their share, and a rule left with none answers 503 (flag UH)";
+const MISSING_MIRROR_EFFECT = 'mirrors to missing Services are left out; their rules apply without them';
+
+/** Why a rule is not in the snapshot: what proxies cannot apply yet, and the values they refuse. */
+const leftOut = (r: TranslatedRule): string => {
+  const reasons = [...(r.unsupported.length === 0 ? [] : [`proxies cannot apply ${r.unsupported.join(', ')} yet`]), ...r.refused];
+  return `${r.label} is left out: ${reasons.join('; ')}`;
+};
 
 const isMissing = (a: ParentAttachment | undefined): boolean => a?.kind === 'detached' && a.missing;
 
@@ -55,7 +65,8 @@ const unique = (list: readonly string[]): string[] => [...new Set(list)];
 const resolvedRefs = (route: TranslatedRoute, parents: readonly ParentResult[], generation: number | undefined): CompiledCondition => {
   const missingParents = parents.flatMap((p, i) => (p.attachment.kind === 'detached' && p.attachment.missing ? [`parentRefs[${i}]: ${p.attachment.message}`] : []));
   const backends = route.missingBackends.length === 0 ? [] : [...route.missingBackends, MISSING_BACKEND_EFFECT];
-  const missing = [...missingParents, ...backends];
+  const mirrors = route.missingMirrors.length === 0 ? [] : [...route.missingMirrors, MISSING_MIRROR_EFFECT];
+  const missing = [...missingParents, ...backends, ...mirrors];
   if (missing.length === 0) return condition('ResolvedRefs', true, REASONS.ResolvedRefs, '', generation);
   return condition('ResolvedRefs', false, missingParents.length > 0 ? REASONS.NoMatchingParent : REASONS.BackendNotFound, missing.join('; '), generation);
 };
@@ -67,7 +78,7 @@ const parentStatus = (route: TranslatedRoute, p: ParentResult, resolved: Compile
     return report([condition('Accepted', a?.accepted ?? false, a?.reason ?? REASONS.NoMatchingParent, a?.message ?? '', generation), resolved]);
   }
   const { inEffect, conflicted, shadowed } = p.outcome;
-  const unsupported = route.rules.filter((r) => r.matches === undefined).map((r) => `${r.label} is left out: proxies cannot apply ${r.unsupported.join(', ')} yet`);
+  const unsupported = route.rules.filter((r) => r.matches === undefined).map(leftOut);
   const total = route.rules.length;
   if (total > 0 && inEffect === 0) {
     const accepted =

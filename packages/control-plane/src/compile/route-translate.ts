@@ -1,20 +1,33 @@
-import { serviceKey, type BackendRef, type GRPCRoute, type GRPCRouteRule, type HTTPRoute, type HTTPRouteRule, type RouteRule } from '@weft/api';
+import {
+  routeRegexProblem,
+  serviceKey,
+  type BackendRef,
+  type GRPCRoute,
+  type GRPCRouteRule,
+  type HTTPRoute,
+  type HTTPRouteRule,
+  type RouteFilter,
+  type RouteRule,
+} from '@weft/api';
+import { translateFilters, type FilterContext } from './route-filters.js';
 import type { MeshService } from './service-index.js';
 
 /**
- * Translates the rules of an HTTPRoute or GRPCRoute into what the snapshot can carry: path
- * matches (`Exact`, `PathPrefix`) and weighted backends. A rule that uses anything else
- * (header, query or method matches, regular expressions, filters, timeouts, retries) is
- * compiled as written or not at all: it is marked unsupported, with the fields that made it
- * so, and left out of the snapshot, as the Gateway API drops the invalid rules of a
- * partially invalid route. Leaving out a rule narrows routing to what was there before;
- * running it without its header match or timeout would silently do something else.
+ * Translates the rules of an HTTPRoute or GRPCRoute into the snapshot's: every match kind
+ * (path, method, headers, query parameters; gRPC service, method and metadata), filters
+ * and weighted backends with their own filters. A rule is compiled as written or not at
+ * all: one that uses what proxies cannot apply yet (timeouts, retries), or a value they
+ * refuse (a regular expression outside the subset they run, a header filter on `host`), is
+ * left out of the snapshot with the reasons, as the Gateway API drops the invalid rules of
+ * a partially invalid route. Leaving out a rule narrows routing to what was there before;
+ * running it without its timeout, or with a different expression, would silently do
+ * something else.
  */
 
 /** Either route kind. */
 export type AnyRoute = HTTPRoute | GRPCRoute;
 
-/** A path match as the snapshot carries it. */
+/** A match as the snapshot carries it. */
 export type SnapshotMatch = RouteRule['matches'][number];
 
 /** One rule of a route, translated (its backends resolved against the mesh's services). */
@@ -24,13 +37,19 @@ export interface TranslatedRule {
   readonly name: string;
   /** How messages name it: `rules[1]` or `rules[1] (canary)`. */
   readonly label: string;
-  /** The rule's path matches, or undefined when it is unsupported (see `unsupported`). */
+  /** The rule's matches, or undefined when it is left out (see `unsupported` and `refused`). */
   readonly matches: readonly SnapshotMatch[] | undefined;
-  /** The fields that proxies cannot apply yet, e.g. `matches[0].headers`. */
+  /** The fields that proxies cannot apply yet, e.g. `timeouts`. */
   readonly unsupported: readonly string[];
+  /** Values proxies refuse, each with the field and the reason. */
+  readonly refused: readonly string[];
+  /** The rule's filters, as the snapshot carries them. */
+  readonly filters: readonly RouteFilter[];
+  /** Whether the rule answers with a redirect (and so has no backends). */
+  readonly redirects: boolean;
   /** Snapshot backends; a missing Service stays with weight 0, so it never gets traffic. */
   readonly backendRefs: readonly BackendRef[];
-  /** Keys of the services whose endpoints the backends with weight above 0 use. */
+  /** Keys of the services whose endpoints the rule uses: backends with weight above 0, and mirrors. */
   readonly endpointServices: readonly string[];
 }
 
@@ -42,46 +61,64 @@ export interface TranslatedRoute {
   readonly rules: readonly TranslatedRule[];
   /** One message per backendRef that names no usable Service. */
   readonly missingBackends: readonly string[];
+  /** One message per mirror left out because its Service is not usable. */
+  readonly missingMirrors: readonly string[];
 }
 
-const DEFAULT_MATCH: SnapshotMatch = { path: { type: 'PathPrefix', value: '/' } };
+const DEFAULT_PATH: SnapshotMatch['path'] = { type: 'PathPrefix', value: '/' };
+const DEFAULT_MATCH: SnapshotMatch = { path: DEFAULT_PATH };
 
 /** Translates `route`'s rules; `services` are the usable Services, `unusable` the keys of declared ones left out. */
 export const translateRoute = (route: AnyRoute, services: ReadonlyMap<string, MeshService>, unusable: ReadonlySet<string>): TranslatedRoute => {
   const { name, namespace } = route.metadata;
   const missingBackends: string[] = [];
+  const missingMirrors: string[] = [];
   const rules = ruleList(route).map((r, index): TranslatedRule => {
-    const { matches, unsupported } = r.kind === 'HTTPRoute' ? httpMatches(r.rule) : grpcMatches(r.rule);
+    const rule = `rules[${index}]`;
+    const filterContext = (where: string): FilterContext => ({ where, rule, namespace, services, unusable });
+    const { matches, unsupported, refused } = r.kind === 'HTTPRoute' ? httpMatches(r.rule) : grpcMatches(r.rule);
+    const ruleFilters = translateFilters(r.rule.filters, filterContext('filters'));
+    refused.push(...ruleFilters.refused);
+    missingMirrors.push(...ruleFilters.missing);
     const backendRefs: BackendRef[] = [];
-    const endpointServices = new Set<string>();
+    const endpointServices = new Set<string>(ruleFilters.endpointServices);
     (r.rule.backendRefs ?? []).forEach((b, j) => {
       const key = serviceKey(b.name, b.namespace ?? namespace);
       const svc = services.get(key);
+      const backendFilters = translateFilters(b.filters, filterContext(`backendRefs[${j}].filters`));
+      refused.push(...backendFilters.refused);
+      missingMirrors.push(...backendFilters.missing);
+      const filters = backendFilters.filters.length === 0 ? {} : { filters: backendFilters.filters };
       if (svc === undefined) {
         const why = unusable.has(key) ? 'is not usable (its status says why)' : 'does not exist';
-        missingBackends.push(`rules[${index}].backendRefs[${j}]: Service ${b.namespace ?? namespace}/${b.name} ${why}`);
-        backendRefs.push({ service: key, weight: 0 });
+        missingBackends.push(`${rule}.backendRefs[${j}]: Service ${b.namespace ?? namespace}/${b.name} ${why}`);
+        backendRefs.push({ service: key, weight: 0, ...filters });
         return;
       }
       const target = svc.subset?.parentKey ?? key;
-      backendRefs.push(svc.subset === undefined ? { service: key, weight: b.weight } : { service: target, weight: b.weight, subset: svc.subset.labels });
-      if (b.weight > 0) endpointServices.add(target);
+      backendRefs.push(
+        svc.subset === undefined ? { service: key, weight: b.weight, ...filters } : { service: target, weight: b.weight, subset: svc.subset.labels, ...filters },
+      );
+      if (b.weight > 0) {
+        endpointServices.add(target);
+        for (const s of backendFilters.endpointServices) endpointServices.add(s);
+      }
     });
-    (r.rule.backendRefs ?? []).forEach((b, j) => {
-      if ((b.filters?.length ?? 0) > 0) unsupported.push(`backendRefs[${j}].filters`);
-    });
-    if ((r.rule.filters?.length ?? 0) > 0) unsupported.push(`filters (${(r.rule.filters ?? []).map((f) => f.type).join(', ')})`);
+    const inEffect = unsupported.length === 0 && refused.length === 0;
     return {
       index,
       name: `${route.kind.toLowerCase()}:${namespace}/${name}#${r.rule.name ?? index}`,
-      label: r.rule.name === undefined ? `rules[${index}]` : `rules[${index}] (${r.rule.name})`,
-      matches: unsupported.length === 0 ? matches : undefined,
+      label: r.rule.name === undefined ? rule : `${rule} (${r.rule.name})`,
+      matches: inEffect ? matches : undefined,
       unsupported,
+      refused,
+      filters: ruleFilters.filters,
+      redirects: ruleFilters.filters.some((f) => f.type === 'RequestRedirect'),
       backendRefs,
-      endpointServices: [...endpointServices].sort(),
+      endpointServices: inEffect ? [...endpointServices].sort() : [],
     };
   });
-  return { route, id: `${route.kind} ${namespace}/${name}`, rules, missingBackends };
+  return { route, id: `${route.kind} ${namespace}/${name}`, rules, missingBackends, missingMirrors };
 };
 
 type AnyRule = { kind: 'HTTPRoute'; rule: HTTPRouteRule } | { kind: 'GRPCRoute'; rule: GRPCRouteRule };
@@ -94,50 +131,69 @@ const ruleList = (route: AnyRoute): AnyRule[] =>
 interface MatchResult {
   matches: SnapshotMatch[];
   unsupported: string[];
+  refused: string[];
 }
+
+/** Adds the reason `value` is refused as an expression, if it is. */
+const checkRegex = (value: string, field: string, refused: string[]): void => {
+  const problem = routeRegexProblem(value);
+  if (problem !== undefined) refused.push(`${field}: regular expression ${problem}`);
+};
+
+type ValueMatches = NonNullable<SnapshotMatch['headers']>;
+
+/** Header or query parameter matches as the snapshot carries them, expressions checked. */
+const valueMatches = (list: readonly { type: 'Exact' | 'RegularExpression'; name: string; value: string }[] | undefined, field: string, refused: string[]): ValueMatches | undefined => {
+  if (list === undefined || list.length === 0) return undefined;
+  return list.map((v, k) => {
+    if (v.type === 'RegularExpression') checkRegex(v.value, `${field}[${k}].value`, refused);
+    return { type: v.type, name: v.name, value: v.value };
+  });
+};
 
 const httpMatches = (rule: HTTPRouteRule): MatchResult => {
   const unsupported: string[] = [];
-  const matches = rule.matches.flatMap((m, j): SnapshotMatch[] => {
-    if ((m.headers?.length ?? 0) > 0) unsupported.push(`matches[${j}].headers`);
-    if ((m.queryParams?.length ?? 0) > 0) unsupported.push(`matches[${j}].queryParams`);
-    if (m.method !== undefined) unsupported.push(`matches[${j}].method`);
-    if (m.path.type === 'RegularExpression') {
-      unsupported.push(`matches[${j}].path (RegularExpression)`);
-      return [];
-    }
-    return [{ path: { type: m.path.type, value: m.path.value } }];
+  const refused: string[] = [];
+  const matches = rule.matches.map((m, j): SnapshotMatch => {
+    if (m.path.type === 'RegularExpression') checkRegex(m.path.value, `matches[${j}].path`, refused);
+    const headers = valueMatches(m.headers, `matches[${j}].headers`, refused);
+    const queryParams = valueMatches(m.queryParams, `matches[${j}].queryParams`, refused);
+    return {
+      path: { type: m.path.type, value: m.path.value },
+      ...(m.method === undefined ? {} : { method: m.method }),
+      ...(headers === undefined ? {} : { headers }),
+      ...(queryParams === undefined ? {} : { queryParams }),
+    };
   });
   if (rule.timeouts !== undefined) unsupported.push('timeouts');
   if (rule.retry !== undefined) unsupported.push('retry');
   // The Gateway API: no matches means one PathPrefix "/" match.
-  return { matches: rule.matches.length === 0 ? [DEFAULT_MATCH] : matches, unsupported };
+  return { matches: rule.matches.length === 0 ? [DEFAULT_MATCH] : matches, unsupported, refused };
 };
 
 /**
- * gRPC calls are `POST /<service>/<method>`, so an `Exact` service and method match is the
- * `Exact` path `/<service>/<method>`, and a service alone is the `PathPrefix` `/<service>`.
- * A method without a service, regular expressions and header matches have no path form.
+ * gRPC matches apply to gRPC calls only (`content-type: application/grpc...`), by the
+ * service and method of their path `/<service>/<method>`; a rule without matches takes
+ * every gRPC call. A service is compared without the leading "." a fully qualified name
+ * may be written with.
  */
 const grpcMatches = (rule: GRPCRouteRule): MatchResult => {
-  const unsupported: string[] = [];
+  const refused: string[] = [];
   const list = rule.matches ?? [];
-  const matches = list.flatMap((m, j): SnapshotMatch[] => {
-    if ((m.headers?.length ?? 0) > 0) unsupported.push(`matches[${j}].headers`);
+  const matches = list.map((m, j): SnapshotMatch => {
+    const headers = valueMatches(m.headers, `matches[${j}].headers`, refused);
     const method = m.method;
-    if (method === undefined) return [DEFAULT_MATCH];
-    if (method.type === 'RegularExpression') {
-      unsupported.push(`matches[${j}].method (RegularExpression)`);
-      return [];
+    const type = method?.type ?? 'Exact';
+    const service = method?.service === undefined ? undefined : type === 'Exact' ? method.service.replace(/^\./, '') : method.service;
+    if (type === 'RegularExpression') {
+      if (service !== undefined) checkRegex(service, `matches[${j}].method.service`, refused);
+      if (method?.method !== undefined) checkRegex(method.method, `matches[${j}].method.method`, refused);
     }
-    if (method.service === undefined) {
-      unsupported.push(`matches[${j}].method (a method without a service)`);
-      return [];
-    }
-    const service = method.service.replace(/^\./, '');
-    return method.method === undefined
-      ? [{ path: { type: 'PathPrefix', value: `/${service}` } }]
-      : [{ path: { type: 'Exact', value: `/${service}/${method.method}` } }];
+    return {
+      path: DEFAULT_PATH,
+      ...(headers === undefined ? {} : { headers }),
+      grpc: { type, ...(service === undefined ? {} : { service }), ...(method?.method === undefined ? {} : { method: method.method }) },
+    };
   });
-  return { matches: list.length === 0 ? [DEFAULT_MATCH] : matches, unsupported };
+  return { matches: list.length === 0 ? [{ path: DEFAULT_PATH, grpc: { type: 'Exact' } }] : matches, unsupported: [], refused };
 };

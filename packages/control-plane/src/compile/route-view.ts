@@ -3,6 +3,7 @@ import { deepFreeze } from './freeze.js';
 import { contentHash } from './hash.js';
 import type { MeshService } from './service-index.js';
 import { cmp } from './status.js';
+import { compareMatches, describeMatch, matchKey } from './route-precedence.js';
 import type { SnapshotMatch, TranslatedRoute, TranslatedRule } from './route-translate.js';
 
 /**
@@ -58,21 +59,11 @@ const compareRoutes = (a: TranslatedRoute, b: TranslatedRoute): number => {
 };
 
 /**
- * Gateway API match precedence, as far as path matches go: `Exact` before `PathPrefix`, a
- * longer prefix first; then the older route, then the first rule and match.
+ * Gateway API match precedence (see {@link compareMatches}); then the older route, then the
+ * first rule and match.
  */
 const compareEntries = (a: Entry, b: Entry): number =>
-  Number(b.match.path.type === 'Exact') - Number(a.match.path.type === 'Exact') ||
-  normalValue(b.match).length - normalValue(a.match).length ||
-  a.rank - b.rank ||
-  a.rule.index - b.rule.index ||
-  a.matchIndex - b.matchIndex;
-
-/** A path value as it matches: a prefix's trailing "/" does not matter (`/api/` is `/api`). */
-const normalValue = (m: SnapshotMatch): string => (m.path.type === 'PathPrefix' && m.path.value.length > 1 ? m.path.value.replace(/\/$/, '') : m.path.value);
-
-/** Two matches with one key select the same requests. */
-const matchKey = (m: SnapshotMatch): string => `${m.path.type} ${normalValue(m)}`;
+  compareMatches(a.match, b.match) || a.rank - b.rank || a.rule.index - b.rule.index || a.matchIndex - b.matchIndex;
 
 /**
  * The outbound view of `svc` for callers to which `attachments` apply: every supported rule
@@ -102,7 +93,7 @@ export const buildOutboundView = (svc: MeshService, attachments: readonly RouteA
   for (const e of kept) {
     const prev = routes[routes.length - 1];
     if (prev !== undefined && last?.att === e.att && last.rule === e.rule) prev.matches.push(e.match);
-    else routes.push({ name: e.rule.name, matches: [e.match], backendRefs: backendsOf(e.rule, svc.key) });
+    else routes.push({ name: e.rule.name, matches: [e.match], ...(e.rule.filters.length === 0 ? {} : { filters: [...e.rule.filters] }), backendRefs: backendsOf(e.rule, svc.key) });
     last = e;
   }
   const keptSet = new Set(kept);
@@ -125,9 +116,12 @@ export const buildInboundView = (svc: Pick<MeshService, 'name' | 'namespace' | '
 const makeView = (config: ServiceConfig, endpointServices: readonly string[]): ServiceView =>
   deepFreeze({ config, hash: contentHash(config), endpointServices });
 
-/** A rule without backends gets its Service at weight 0: its requests fail with 503 (flag UH). */
+/**
+ * A rule without backends gets its Service at weight 0: its requests fail with 503 (flag
+ * UH); unless it redirects, which it does without any.
+ */
 const backendsOf = (rule: TranslatedRule, parentKey: string): BackendRef[] =>
-  rule.backendRefs.length === 0 ? [{ service: parentKey, weight: 0 }] : [...rule.backendRefs];
+  rule.backendRefs.length === 0 && !rule.redirects ? [{ service: parentKey, weight: 0 }] : [...rule.backendRefs];
 
 const outcomeOf = (att: RouteAttachment, entries: readonly Entry[], kept: ReadonlySet<Entry>, shadowedBy: ReadonlyMap<Entry, Entry>): AttachmentOutcome => {
   const mine = entries.filter((e) => e.att === att);
@@ -141,7 +135,7 @@ const outcomeOf = (att: RouteAttachment, entries: readonly Entry[], kept: Readon
     const describe = (e: Entry): string => {
       const w = shadowedBy.get(e);
       const by = w === undefined ? '?' : w.att === att ? `${w.rule.label} of the same route` : `${w.att.route.id} ${w.rule.label}`;
-      return `${rule.label}.matches[${e.matchIndex}] (${e.match.path.type} ${e.match.path.value}) is shadowed by ${by}`;
+      return `${rule.label}.matches[${e.matchIndex}] (${describeMatch(e.match)}) is shadowed by ${by}`;
     };
     if (lost.length === ruleEntries.length && ruleEntries.length > 0) conflicted.push(...lost.map(describe));
     else {

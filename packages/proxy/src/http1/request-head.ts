@@ -1,5 +1,6 @@
 import type { Exchange } from './downstream.js';
 import { appendEndToEnd } from './head.js';
+import type { RawHeaders } from './llhttp.js';
 
 /** Where a request goes, as the forwarding head names it. */
 export interface RequestTarget {
@@ -28,12 +29,12 @@ export const requestFraming = (ex: Exchange): 'none' | 'length' | 'chunked' =>
 /**
  * The request head sent upstream: origin-form target, the Host the client meant,
  * end-to-end headers only, and framing for this hop. `extra` is added verbatim (lines
- * ending in CRLF).
+ * ending in CRLF). `headers` are the client's, unless route filters changed them.
  */
-export const buildRequestHead = (ex: Exchange, target: RequestTarget, extra: string): string => {
+export const buildRequestHead = (ex: Exchange, target: RequestTarget, extra: string, headers: RawHeaders = ex.head.headers): string => {
   const upgrade = ex.head.upgrade && ex.facts.upgradeProtocol !== '';
   let head = `${ex.head.method} ${target.path} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
-  head = appendEndToEnd(head, ex.head.headers, ex.facts, upgrade, true);
+  head = appendEndToEnd(head, headers, ex.facts, upgrade, true);
   if (ex.facts.chunked) head += 'transfer-encoding: chunked\r\n';
   if (upgrade) head += 'connection: upgrade\r\n';
   return `${head}${extra}\r\n`;

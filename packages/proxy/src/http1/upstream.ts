@@ -2,13 +2,22 @@ import type { Socket } from 'node:net';
 import type { ErrorCode } from '@weft/api/data-plane';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
 import { dial, type ConnectTarget } from '../transport/connect.js';
-import type { Exchange } from './downstream.js';
+import type { BodySink, Exchange } from './downstream.js';
 import { appendEndToEnd, lastChunk, responseHasNoBody, scanHead } from './head.js';
 import { Http1Parser, isParserError, type ParsedHead, type RawHeaders } from './llhttp.js';
 
+/**
+ * What a pooled connection uses of the exchange it carries: a client's {@link Exchange}, or
+ * a request the proxy makes itself (a mirror), which answers nobody.
+ */
+export type UpstreamExchange = Pick<
+  Exchange,
+  'head' | 'hasBody' | 'ended' | 'onAbort' | 'bindBody' | 'sinkDrained' | 'writeInterim' | 'writeHead' | 'writeSwitchingProtocols' | 'onClientDrain' | 'writeBody' | 'end' | 'fail'
+> & { readonly downstream: { cork(): void; uncork(): void } };
+
 /** One request ready to go upstream: its serialised head and what is needed to finish it. */
 export interface UpstreamRequest {
-  readonly exchange: Exchange;
+  readonly exchange: UpstreamExchange;
   /** Request line and headers, ending in the blank line. */
   readonly head: string;
   readonly framing: 'none' | 'length' | 'chunked';
@@ -17,6 +26,10 @@ export interface UpstreamRequest {
   readonly responseTimeoutMs: number;
   /** Called when the exchange took the socket over after a 101 response. */
   readonly onUpgrade?: (upstream: Socket, rest: Buffer, head: ParsedHead) => void;
+  /** Route filters: wraps the sink the request body streams to (mirrors copy it). */
+  readonly teeBody?: (sink: BodySink) => BodySink;
+  /** Route filters: the final response's headers as the client gets them. */
+  readonly editResponseHeaders?: (headers: RawHeaders) => RawHeaders;
 }
 
 /** Limits of one endpoint's pool. */
@@ -89,7 +102,7 @@ class UpstreamConnection {
       this.#requestSent = true;
     } else {
       const chunked = req.framing === 'chunked';
-      ex.bindBody({
+      const sink: BodySink = {
         write: (chunk) => {
           if (this.#req !== req) return true;
           if (!chunked) return socket.write(chunk);
@@ -103,7 +116,8 @@ class UpstreamConnection {
           this.#requestSent = true;
           if (this.#responseHead === undefined && this.#parserDone) this.#release();
         },
-      });
+      };
+      ex.bindBody(req.teeBody === undefined ? sink : req.teeBody(sink));
     }
     process.nextTick(uncork, socket);
     if (req.responseTimeoutMs > 0) {
@@ -165,7 +179,8 @@ class UpstreamConnection {
     }
     const noBody = responseHasNoBody(method, head.status);
     const framing = noBody ? 'none' : facts.contentLength >= 0 && !facts.chunked ? 'length' : 'chunked';
-    ex.writeHead(head.status, head.reason, appendEndToEnd('', head.headers, facts, false), framing);
+    const headers = req.editResponseHeaders === undefined ? head.headers : req.editResponseHeaders(head.headers);
+    ex.writeHead(head.status, head.reason, appendEndToEnd('', headers, facts, false), framing);
     ex.onClientDrain(() => this.socket.resume());
     return noBody;
   }

@@ -1,4 +1,4 @@
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { ProxyError } from '../errors/proxy-error.js';
 import type { H2Exchange } from './exchange.js';
 import { forwardResponseHeaders, forwardTrailers, responseHasNoBody } from './headers.js';
@@ -15,7 +15,18 @@ export interface RelayOptions {
    * has been consumed. Without it, a refused stream is refused to the client in turn.
    */
   readonly retry?: () => void;
+  /** Route filters: edits the final response's headers before they go to the client. */
+  readonly editResponseHeaders?: (headers: OutgoingHttpHeaders) => void;
+  /** Route filters: sees the request body as it streams up (mirrors copy it). */
+  readonly tapRequestBody?: { write(chunk: Buffer): void; end(): void };
 }
+
+/** The response headers the client gets. */
+const responseHeaders = (headers: IncomingHttpHeaders, opts: RelayOptions): OutgoingHttpHeaders => {
+  const out = forwardResponseHeaders(headers);
+  opts.editResponseHeaders?.(out);
+  return out;
+};
 
 /**
  * Joins a client stream and the upstream stream it was forwarded on, until both close:
@@ -42,6 +53,11 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
       ex.requestBytes += chunk.length;
     });
     down.pipe(up);
+    const tap = opts.tapRequestBody;
+    if (tap !== undefined) {
+      down.on('data', (chunk: Buffer) => tap.write(chunk));
+      down.once('end', () => tap.end());
+    }
   }
   up.on('data', (chunk: Buffer) => {
     ex.responseBytes += chunk.length;
@@ -60,7 +76,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     if (typeof grpcStatus === 'string') ex.grpcStatus = grpcStatus;
     if (endStream) {
       // Trailers-Only (gRPC errors) or a response without body: one HEADERS frame.
-      if (!ex.respond(forwardResponseHeaders(headers), true, false)) detached = true;
+      if (!ex.respond(responseHeaders(headers, opts), true, false)) detached = true;
       up.resume();
       return;
     }
@@ -73,7 +89,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     down.once('wantTrailers', () => {
       if (!down.destroyed) down.sendTrailers(forwardTrailers(responseTrailers));
     });
-    if (!ex.respond(forwardResponseHeaders(headers), false, true)) {
+    if (!ex.respond(responseHeaders(headers, opts), false, true)) {
       detached = true;
       up.close(constants.NGHTTP2_CANCEL);
       return;

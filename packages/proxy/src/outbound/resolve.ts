@@ -1,6 +1,8 @@
 import type { HopRef } from '../errors/proxy-error.js';
 import { ProxyError } from '../errors/proxy-error.js';
+import type { RoutePlan } from '../filters/route-plan.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
+import { PathRouteRequest, type RouteRequest } from '../routing/route-request.js';
 import { matchRoute, type LogicalService, type RoutingTable } from '../routing/routing-table.js';
 
 /** Where an outbound request goes: the endpoint picked, and the hop refs for telemetry. */
@@ -11,17 +13,35 @@ export interface Resolved {
 }
 
 /**
- * Resolves an outbound request through the target hierarchy: logical service (fixed by an
- * explicit listener, or by authority), route by path, weighted backend, endpoint. Every
- * failure names the hop level it failed at. Synchronous: nothing on this path waits.
+ * What an HTTP request resolved to: forwarded to an endpoint, with the filters of its rule
+ * and backend (`plan`, undefined when there are none); or answered with a redirect.
+ * `prefix` is what the rule's `PathPrefix` match matched, for ReplacePrefixMatch.
  */
-export const resolveOutbound = (
-  table: RoutingTable,
-  proxy: string,
-  fixedService: string | undefined,
-  authority: string,
-  path: string,
-): Resolved => {
+export type OutboundDecision =
+  | {
+      readonly kind: 'forward';
+      readonly service: LogicalService;
+      readonly endpoint: EndpointRef;
+      readonly hop: HopRef;
+      readonly plan: RoutePlan | undefined;
+      readonly prefix: string | undefined;
+    }
+  | {
+      readonly kind: 'redirect';
+      readonly service: LogicalService;
+      readonly hop: HopRef;
+      readonly plan: RoutePlan;
+      readonly prefix: string | undefined;
+    };
+
+/**
+ * Routes an outbound HTTP request through the target hierarchy: logical service (fixed by
+ * an explicit listener, or by authority), the first rule one of whose matches the request
+ * meets, a weighted backend, an endpoint. Every failure names the hop level it failed at: a
+ * service with routes none of which matches answers 404 with flag NR. Synchronous: nothing
+ * on this path waits.
+ */
+export const routeOutbound = (table: RoutingTable, proxy: string, fixedService: string | undefined, authority: string, req: RouteRequest): OutboundDecision => {
   const service = fixedService !== undefined ? table.byKey(fixedService) : table.byAuthority(authority);
   if (service === undefined) {
     const what = fixedService ?? authority;
@@ -31,15 +51,21 @@ export const resolveOutbound = (
       service: what,
     });
   }
-  const route = matchRoute(service, path);
-  if (route === undefined) {
-    throw new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', `no route of ${service.key} matches path ${path}`, {
+  const match = matchRoute(service, req);
+  if (match === undefined) {
+    throw new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', `no route of ${service.key} matches ${req.method} ${req.target}`, {
       direction: 'outbound',
       proxy,
       service: service.key,
     });
   }
-  const backend = route.pickBackend();
+  const route = match.route;
+  const target = route.pick();
+  const plan = target?.plan;
+  if (plan?.redirect !== undefined) {
+    return { kind: 'redirect', service, hop: { direction: 'outbound', proxy, service: service.key, route: route.name }, plan, prefix: match.prefix };
+  }
+  const backend = target?.backend;
   const endpoint = backend?.picker.pick();
   if (backend === undefined || endpoint === undefined) {
     throw new ProxyError('WEFT_ERR_PROXY_NO_HEALTHY_UPSTREAM', `no endpoints for backend ${backend?.name ?? '(none)'}`, {
@@ -51,8 +77,23 @@ export const resolveOutbound = (
     });
   }
   return {
+    kind: 'forward',
     service,
     endpoint,
     hop: { direction: 'outbound', proxy, service: service.key, route: route.name, backend: backend.name, endpoint: endpoint.key },
+    plan,
+    prefix: match.prefix,
   };
+};
+
+/**
+ * Resolves a connection or request known by its path alone (opaque TCP) to an endpoint. A
+ * rule that would redirect has no endpoint to give: it is no route for such a connection.
+ */
+export const resolveOutbound = (table: RoutingTable, proxy: string, fixedService: string | undefined, authority: string, path: string): Resolved => {
+  const d = routeOutbound(table, proxy, fixedService, authority, new PathRouteRequest(path));
+  if (d.kind === 'redirect') {
+    throw new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', `the route of ${d.service.key} for ${path} redirects, which a connection cannot follow`, d.hop);
+  }
+  return { service: d.service, endpoint: d.endpoint, hop: d.hop };
 };

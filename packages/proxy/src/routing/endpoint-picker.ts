@@ -6,7 +6,16 @@ export interface EndpointRef {
   readonly address: string;
   readonly port: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** The SPIFFE ID its proxy must present, when the control plane said. */
+  readonly identity?: string;
 }
+
+/**
+ * The key of a connection target: the endpoint and the identity it must present. Pools,
+ * HTTP/2 sessions and TLS session tickets are kept per target, so that should another
+ * workload take over an address, nothing verified for the old identity is reused for it.
+ */
+export const connectKey = (endpoint: string, identity: string | undefined): string => (identity === undefined ? endpoint : `${endpoint}|${identity}`);
 
 /** The key of an endpoint in pools, logs and errors: `address:port`, IPv6 in brackets. */
 export const endpointKey = (address: string, port: number): string =>
@@ -28,6 +37,7 @@ export class RoundRobinPicker {
       address: e.address,
       port: e.port,
       labels: e.labels,
+      ...(e.identity === undefined ? {} : { identity: e.identity }),
     }));
     const ring: EndpointRef[] = [];
     this.endpoints.forEach((ref, i) => {

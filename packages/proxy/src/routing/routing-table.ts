@@ -1,20 +1,30 @@
 import { serviceKey, type AppProtocol, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
+import { compileRoutePlan, type RoutePlan } from '../filters/route-plan.js';
+import { backendName, type Backend } from './backend.js';
 import { RoundRobinPicker } from './endpoint-picker.js';
+import { compileMatch, type CompiledMatch } from './route-match.js';
+import { pathOf, PathRouteRequest, type RouteRequest } from './route-request.js';
 
-/** A set of endpoints a route sends to: a service, or the subset of it with some labels. */
-export interface Backend {
-  /** `name.namespace`, with `[k=v,...]` when it is a subset. */
-  readonly name: string;
-  readonly service: string;
-  readonly picker: RoundRobinPicker;
+export type { Backend } from './backend.js';
+
+/** Where one pick of a rule sends a request: a backend and the filters for it, or (a rule that redirects) no backend. */
+export interface RouteTarget {
+  readonly backend: Backend | undefined;
+  /** The rule's and the backend's filters, composed; undefined when there are none. */
+  readonly plan: RoutePlan | undefined;
 }
 
-/** One rule of a service's routes, compiled: path test and weighted backends. */
+/** One rule of a service's routes, compiled: its matches and weighted targets. */
 export interface CompiledRoute {
   readonly name: string;
-  readonly matches: (path: string) => boolean;
-  /** Picks a backend by weight; synchronous and allocation free. */
-  readonly pickBackend: () => Backend | undefined;
+  readonly matches: readonly RuleMatch[];
+  /** Picks a target by weight; synchronous and allocation free. Undefined when no backend has weight. */
+  readonly pick: () => RouteTarget | undefined;
+}
+
+/** A match of a rule, knowing its rule. */
+export interface RuleMatch extends CompiledMatch {
+  readonly route: CompiledRoute;
 }
 
 /** A service as the outbound side sees it: how to route a request to it. */
@@ -27,28 +37,56 @@ export interface LogicalService {
   readonly defaultProtocol: AppProtocol;
   /** Routes in order; a service without routes of its own has one catch-all route. */
   readonly routes: readonly CompiledRoute[];
+  /** Every match of every route, in precedence order: the first one a request meets wins. */
+  readonly matches: readonly RuleMatch[];
 }
 
-const pathMatcher = (type: 'PathPrefix' | 'Exact', value: string): ((path: string) => boolean) => {
-  if (type === 'Exact') return (path) => path === value || path.startsWith(`${value}?`);
-  if (value === '/') return () => true;
-  const prefix = value.endsWith('/') ? value.slice(0, -1) : value;
-  // Gateway API prefixes match whole path elements: /foo matches /foo and /foo/bar, not /foobar.
-  return (path) =>
-    path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/' || path[prefix.length] === '?');
+type BackendFor = (service: string, subset: Readonly<Record<string, string>> | undefined) => Backend;
+
+/** A pick among weighted targets: by `Math.random()`, or the one target when there is one. */
+const weightedPick = (weighted: readonly { weight: number; target: RouteTarget }[]): (() => RouteTarget | undefined) => {
+  if (weighted.length === 0) return () => undefined;
+  if (weighted.length === 1) {
+    const only = weighted[0]?.target;
+    return () => only;
+  }
+  const total = weighted.reduce((sum, w) => sum + w.weight, 0);
+  return () => {
+    let r = Math.random() * total;
+    for (const w of weighted) {
+      r -= w.weight;
+      if (r < 0) return w.target;
+    }
+    return weighted[weighted.length - 1]?.target;
+  };
 };
 
-const subsetName = (service: string, subset: Readonly<Record<string, string>> | undefined): string =>
-  subset === undefined || Object.keys(subset).length === 0
-    ? service
-    : `${service}[${Object.entries(subset)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')}]`;
+/** Compiles one rule: its matches, and for each backend its plan (the rule's filters, then the backend's). */
+const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor): CompiledRoute => {
+  const ruleFilters = rule.filters ?? [];
+  let pick: () => RouteTarget | undefined;
+  if (ruleFilters.some((f) => f.type === 'RequestRedirect')) {
+    const target: RouteTarget = { backend: undefined, plan: compileRoutePlan(ruleFilters, [], backendFor) };
+    pick = () => target;
+  } else {
+    const weighted = rule.backendRefs
+      .filter((ref) => ref.weight > 0)
+      .map((ref) => ({
+        weight: ref.weight,
+        target: { backend: backendFor(ref.service, ref.subset), plan: compileRoutePlan(ruleFilters, ref.filters ?? [], backendFor) },
+      }));
+    pick = weightedPick(weighted);
+  }
+  const route: { name: string; matches: RuleMatch[]; pick: () => RouteTarget | undefined } = { name, matches: [], pick };
+  for (const m of rule.matches) route.matches.push({ ...compileMatch(m), route });
+  return route;
+};
 
 /**
  * The outbound routing view of one snapshot, compiled once per config change: services by
- * every authority a client may use, routes as ordered matchers, backends as pickers. It is
- * immutable; requests read whichever table was current when they arrived.
+ * every authority a client may use, routes as ordered matchers, backends as pickers, and
+ * filters as plans. It is immutable; requests read whichever table was current when they
+ * arrived.
  */
 export class RoutingTable {
   readonly #byAuthority = new Map<string, LogicalService>();
@@ -56,13 +94,12 @@ export class RoutingTable {
 
   constructor(snapshot: ProxySnapshot, localNamespace: string) {
     const backends = new Map<string, Backend>();
-    const backendFor = (service: string, subset: Readonly<Record<string, string>> | undefined): Backend => {
-      const name = subsetName(service, subset);
+    const backendFor: BackendFor = (service, subset) => {
+      const name = backendName(service, subset);
       let b = backends.get(name);
       if (b === undefined) {
         const all = snapshot.endpoints[service] ?? [];
-        const chosen =
-          subset === undefined ? all : all.filter((e) => Object.entries(subset).every(([k, v]) => e.labels[k] === v));
+        const chosen = subset === undefined ? all : all.filter((e) => Object.entries(subset).every(([k, v]) => e.labels[k] === v));
         b = { name, service, picker: new RoundRobinPicker(chosen) };
         backends.set(name, b);
       }
@@ -84,38 +121,13 @@ export class RoutingTable {
     return hosts;
   }
 
-  #compileService(
-    svc: ServiceConfig,
-    backendFor: (service: string, subset: Readonly<Record<string, string>> | undefined) => Backend,
-  ): LogicalService {
+  #compileService(svc: ServiceConfig, backendFor: BackendFor): LogicalService {
     const key = serviceKey(svc.name, svc.namespace);
     const rules: RouteRule[] =
       svc.routes.length > 0
         ? svc.routes
         : [{ name: 'default', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ service: key, weight: 1 }] }];
-    const routes = rules.map((rule, index): CompiledRoute => {
-      const matchers = rule.matches.map((m) => pathMatcher(m.path.type, m.path.value));
-      const weighted = rule.backendRefs
-        .filter((ref) => ref.weight > 0)
-        .map((ref) => ({ weight: ref.weight, backend: backendFor(ref.service, ref.subset) }));
-      const total = weighted.reduce((sum, w) => sum + w.weight, 0);
-      const single = weighted.length === 1 ? weighted[0]?.backend : undefined;
-      return {
-        name: rule.name ?? `${key}#${index}`,
-        matches: matchers.length === 1 ? (matchers[0] as (p: string) => boolean) : (p) => matchers.some((m) => m(p)),
-        pickBackend:
-          single !== undefined
-            ? () => single
-            : () => {
-                let r = Math.random() * total;
-                for (const w of weighted) {
-                  r -= w.weight;
-                  if (r < 0) return w.backend;
-                }
-                return weighted[weighted.length - 1]?.backend;
-              },
-      };
-    });
+    const routes = rules.map((rule, index) => compileRule(rule, rule.name ?? `${key}#${index}`, backendFor));
     const ports = new Map(svc.ports.map((p) => [p.port, p.protocol] as const));
     return {
       key,
@@ -124,6 +136,7 @@ export class RoutingTable {
       ports,
       defaultProtocol: svc.ports[0]?.protocol ?? 'http',
       routes,
+      matches: routes.flatMap((r) => r.matches),
     };
   }
 
@@ -138,8 +151,13 @@ export class RoutingTable {
   }
 }
 
-/** The first route of `service` whose matches accept `path`. */
-export const matchRoute = (service: LogicalService, path: string): CompiledRoute | undefined => {
-  for (const r of service.routes) if (r.matches(path)) return r;
+/**
+ * The first match of `service`'s routes that `req` meets (a path string is a request known
+ * by its path alone), or undefined: rules are in precedence order, so the first wins.
+ */
+export const matchRoute = (service: LogicalService, req: RouteRequest | string): RuleMatch | undefined => {
+  const r = typeof req === 'string' ? new PathRouteRequest(req) : req;
+  const path = pathOf(r.target);
+  for (const m of service.matches) if (m.test(r, path)) return m;
   return undefined;
 };
