@@ -15,6 +15,11 @@ out += '```\n' + program.helpInformation().trimEnd() + '\n```\n';
 for (const cmd of program.commands) {
   out += `\n## weft ${cmd.name()}\n\n${cmd.description()}\n\n`;
   out += '```\n' + cmd.helpInformation().trimEnd() + '\n```\n';
+  // Subcommands (`weft authz check`, ...) with their own flags.
+  for (const sub of cmd.commands) {
+    out += `\n### weft ${cmd.name()} ${sub.name()}\n\n${sub.description()}\n\n`;
+    out += '```\n' + sub.helpInformation().trimEnd() + '\n```\n';
+  }
 }
 
 if (process.argv.includes('--check')) {

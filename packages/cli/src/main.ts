@@ -19,6 +19,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   check: async () => (await import('./commands/check.js')).registerCheckCommand,
   'proxy-config': async () => (await import('./commands/proxy-config.js')).registerProxyConfigCommand,
+  token: async () => (await import('./commands/token.js')).registerTokenCommand,
+  ca: async () => (await import('./commands/ca.js')).registerCaCommand,
+  authz: async () => (await import('./commands/authz.js')).registerAuthzCommand,
 };
 
 /**

@@ -22,8 +22,8 @@ export interface PolicyIndex {
 /**
  * Indexes the policies by what they target. A policy whose target (or `sectionName`: a port
  * of the Service, a rule of the route) does not exist is kept, and reported with
- * `ResolvedRefs` False, so that resources can be applied in any order. Proxies do not
- * enforce policies yet (the snapshot has no place for them); `Accepted` says so.
+ * `ResolvedRefs` False, so that resources can be applied in any order. Proxies enforce
+ * AuthorizationPolicies (see `authz.ts`), not yet the other kinds; `Accepted` says which.
  */
 export const indexPolicies = (policies: readonly PolicyResource[], services: ReadonlyMap<string, MeshService>, routes: readonly AnyRoute[]): PolicyIndex => {
   const byTarget = new Map<string, PolicyResource[]>();
@@ -39,7 +39,7 @@ export const indexPolicies = (policies: readonly PolicyResource[], services: Rea
       namespace,
       name,
       conditions: [
-        condition('Accepted', true, REASONS.Accepted, 'stored; proxies do not enforce policies yet (the snapshot carries none)', generation),
+        condition('Accepted', true, REASONS.Accepted, acceptedMessage(p), generation),
         missing === undefined
           ? condition('ResolvedRefs', true, REASONS.ResolvedRefs, '', generation)
           : condition('ResolvedRefs', false, REASONS.TargetNotFound, `spec.targetRef: ${missing}`, generation),
@@ -47,6 +47,16 @@ export const indexPolicies = (policies: readonly PolicyResource[], services: Rea
     });
   }
   return { byTarget, statuses };
+};
+
+/** What `Accepted` says of a policy: who enforces it. */
+const acceptedMessage = (p: PolicyResource): string => {
+  if (p.kind !== 'AuthorizationPolicy') return 'stored; proxies do not enforce policies yet (the snapshot carries none)';
+  const ref = p.spec.targetRef;
+  if (ref === undefined) return `enforced by the proxies of every Service in namespace ${p.metadata.namespace}`;
+  const where = `enforced by the proxies of Service ${p.metadata.namespace}/${ref.name}`;
+  // A sidecar serves one application port and applies one authorization to its Service.
+  return ref.sectionName === undefined ? where : `${where}, on every port (sectionName ${ref.sectionName} is not applied per port)`;
 };
 
 const missingTarget = (
