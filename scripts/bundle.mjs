@@ -11,7 +11,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}packages/cli/bundle`;
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [`${root}packages/cli/src/main.ts`],
+  // csr-child runs in a child process of the sidecar at certificate issuance, next to the
+  // chunk that spawns it (see packages/proxy/src/identity/key-and-csr.ts).
+  entryPoints: { main: `${root}packages/cli/src/main.ts`, 'csr-child': `${root}packages/proxy/src/identity/csr-child.ts` },
   outdir,
   bundle: true,
   splitting: true,

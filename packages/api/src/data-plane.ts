@@ -8,3 +8,5 @@ export * from './snapshot.js';
 export * from './bootstrap.js';
 export * from './stream.js';
 export * from './error-codes.js';
+export * from './join-token.js';
+export * from './identity.js';

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   WEFT_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, flag: 'DPE', summary: 'the request head is larger than allowed' },
   WEFT_ERR_HTTP_BODY_TOO_LARGE: { status: 413, flag: 'DPE', summary: 'the request body is larger than allowed' },
   WEFT_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, flag: 'DPE', summary: 'the client did not send a request head in time' },
+  // Envoy has no response flag for an RBAC denial (it says so in response code details): RBAC is Weft's.
+  WEFT_ERR_AUTHZ_DENIED: { status: 403, flag: 'RBAC', summary: 'an AuthorizationPolicy (or the mesh default) denied the request at the callee' },
   WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document is not valid YAML or failed validation' },
   WEFT_ERR_CONFIG_READ: { status: 500, flag: '-', summary: 'a configuration file could not be read' },
   WEFT_ERR_STORE_CONFLICT: {
@@ -66,6 +68,24 @@ export const ERROR_CODES = {
   WEFT_ERR_STREAM_SHUTDOWN: { status: 503, flag: '-', summary: 'the control plane is shutting down; proxies keep their config and reconnect' },
   WEFT_ERR_STREAM_UNREACHABLE: { status: 503, flag: '-', summary: 'the proxy could not reach the control plane config stream, or lost it' },
   WEFT_ERR_STREAM_INTERNAL: { status: 500, flag: '-', summary: 'the control plane failed while serving one stream; that stream is closed and the proxy reconnects' },
+  WEFT_ERR_IDENTITY_ISSUANCE: { status: 503, flag: '-', summary: 'the proxy could not get or renew its workload certificate' },
+  WEFT_ERR_IDENTITY_REFUSED: { status: 403, flag: '-', summary: 'the control plane refused to issue a certificate or serve a config: the caller is not authenticated as the identity it asks for' },
+  WEFT_ERR_IDENTITY_CA_MISMATCH: { status: 403, flag: '-', summary: "the control plane's CA does not match the hash pinned in the join token" },
+  WEFT_ERR_PEER_MTLS_REQUIRED: { status: 403, flag: '-', summary: 'plaintext reached an inbound mesh port in STRICT mode: mutual TLS is required' },
+  // Certificate authority and join tokens (control plane).
+  WEFT_ERR_CA_FILES_INVALID: { status: 500, flag: '-', summary: 'the CA certificate or key files (self-managed or plug-in) cannot be used' },
+  WEFT_ERR_CA_CSR_INVALID: { status: 400, flag: '-', summary: 'a certificate signing request is malformed, its signature does not verify, or its key is not EC P-256' },
+  WEFT_ERR_CA_CSR_IDENTITY: { status: 403, flag: '-', summary: 'a certificate signing request asks for another identity than the one being issued' },
+  WEFT_ERR_CA_SPIFFE_ID_INVALID: { status: 400, flag: '-', summary: 'a SPIFFE ID is not spiffe://<trust domain>/ns/<namespace>/sa/<service account> of this mesh' },
+  WEFT_ERR_CA_EXPIRED: { status: 503, flag: '-', summary: 'the signing CA certificate is expired or not yet valid' },
+  WEFT_ERR_CA_ROTATION_ORDER: { status: 409, flag: '-', summary: 'a root rotation step was asked for out of order' },
+  WEFT_ERR_CA_ROTATION_UNSUPPORTED: { status: 409, flag: '-', summary: 'a plug-in CA is rotated by replacing its files, not by weft ca rotate' },
+  WEFT_ERR_TOKEN_INVALID: { status: 401, flag: '-', summary: 'a join token is malformed, tampered with, or unknown to this control plane' },
+  WEFT_ERR_TOKEN_EXPIRED: { status: 401, flag: '-', summary: 'a join token has expired' },
+  WEFT_ERR_TOKEN_REVOKED: { status: 401, flag: '-', summary: 'a join token was revoked' },
+  WEFT_ERR_TOKEN_USED: { status: 401, flag: '-', summary: 'a single-use join token was already used' },
+  WEFT_ERR_TOKEN_SCOPE: { status: 403, flag: '-', summary: 'a join token was presented for another service or namespace than it admits' },
+  WEFT_ERR_TOKEN_NOT_FOUND: { status: 404, flag: '-', summary: 'no join token with this id exists' },
 } as const satisfies Record<string, { status: number; flag: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -31,6 +31,11 @@ export const TransportSchema = z.strictObject({
       z.strictObject({
         mode: z.literal('workload'),
         trustBundle: z.array(PemCertificateSchema).min(1).max(16),
+        /**
+         * `sha256:<hex>` public-key hash of the root that signs new certificates now. A proxy
+         * whose certificate chains to another root renews at once (a root rotation step).
+         */
+        signerHash: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
       }),
     ])
     .default({ mode: 'disabled' }),

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { InboundPolicySchema } from './snapshot-authz.js';
 import { RouteRuleSchema } from './snapshot-routes.js';
 import { dnsLabel, labels, port } from './snapshot-fields.js';
 import { TransportSchema } from './snapshot-transport.js';
 
+export * from './snapshot-authz.js';
 export * from './snapshot-routes.js';
 export * from './snapshot-transport.js';
 
@@ -87,6 +89,8 @@ export const ProxySnapshotSchema = z.strictObject({
   endpoints: z.record(z.string(), z.array(EndpointSchema)).default({}),
   transport: TransportSchema.prefault({}),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
+  /** Policies for requests to this proxy's own Service (authorization); the default allows all. */
+  inbound: InboundPolicySchema.prefault({}),
 });
 export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;
 /** A snapshot as written by hand or sent on the wire, before defaults apply. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '@weft/core';
 import { startControlPlane } from '@weft/control-plane';
-import { createTmpDir, startHttp1Echo, startWeft } from '@weft/testing';
+import { createJoinToken, createTmpDir, startHttp1Echo, startWeft } from '@weft/testing';
 
 /**
  * `weft check` and `weft proxy-config` from sources against a control plane started in this
@@ -27,7 +27,7 @@ test('weft check: exit 0 with a connected proxy in sync, 1 once it is gone', { t
   t.after(() => echo.close());
   const proxy = startWeft(
     ['proxy', '--control-plane', `127.0.0.1:${cp.streamPort}`, '--service', 'echo', '--app-port', String(echo.port), '--data-dir', dir.join('proxy')],
-    { t },
+    { t, env: { WEFT_TOKEN: await createJoinToken({ apiPort: cp.apiPort, dataDir: dir.path }, 'echo') } },
   );
   await proxy.waitForLine(/^weft proxy ready /, 20_000, { stream: 'stdout' });
   for (let i = 0; i < 100 && !(cp.proxies()[0]?.inSync ?? false); i++) await sleep(100);
@@ -36,7 +36,7 @@ test('weft check: exit 0 with a connected proxy in sync, 1 once it is gone', { t
   const ok = startWeft(['check'], { t, env });
   assert.equal((await ok.exited).code, 0, ok.output());
   assert.match(ok.output(), /✓ control plane reachable/);
-  assert.match(ok.output(), /- no CA in .*skipped/);
+  assert.match(ok.output(), /✓ self-managed CA root "CN=Weft Root CA cluster\.local" \(signing\) valid until .* \(\d+ days\)/);
   assert.match(ok.output(), /✓ proxy default\/\S+ \(service echo\) in sync at version \S+/);
 
   const cfg = startWeft(['proxy-config', 'echo', '-o', 'json'], { t, env });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { createTmpDir, freePort, startHttp1Echo, startWeft, type WeftProcess } from '@weft/testing';
+import { createJoinToken, createTmpDir, freePort, startHttp1Echo, startWeft, type WeftProcess } from '@weft/testing';
 
 type Ports = Record<string, unknown>;
 
@@ -55,10 +55,15 @@ test('control plane, two sidecars and an app: traffic, implied Service, control 
     return (await res.json()) as { items?: unknown[] } & Record<string, unknown>;
   };
 
-  const sidecar = (args: string[], name: string): WeftProcess => startWeft(['proxy', '--control-plane', `127.0.0.1:${streamPort}`, '--data-dir', dir.join(name), ...args], { t });
-  const echo = sidecar(['--service', 'echo', '--app-port', String(app.port), '--label', 'version=v1'], 'echo');
+  // Each sidecar joins with a token for its service, as `weft token create` makes them.
+  const sidecar = async (args: string[], name: string): Promise<WeftProcess> =>
+    startWeft(['proxy', '--control-plane', `127.0.0.1:${streamPort}`, '--data-dir', dir.join(name), ...args], {
+      t,
+      env: { WEFT_TOKEN: await createJoinToken({ apiPort: api, dataDir: dir.join('cp') }, args[args.indexOf('--service') + 1] ?? '') },
+    });
+  const echo = await sidecar(['--service', 'echo', '--app-port', String(app.port), '--label', 'version=v1'], 'echo');
   const echoPorts = await ready(echo, /^weft proxy ready (\{.*\})$/);
-  const web = sidecar(['--service', 'web', '--upstream', 'echo:0'], 'web');
+  const web = await sidecar(['--service', 'web', '--upstream', 'echo:0'], 'web');
   const webPorts = await ready(web, /^weft proxy ready (\{.*\})$/);
   const port = (webPorts['upstreams'] as Record<string, number>)['echo'] ?? 0;
   const adminOf = async (ports: Ports): Promise<{ version: string; controlPlane: { connected: boolean }; snapshot: { endpoints: Record<string, unknown[]> } }> =>

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { createTmpDir, freePort, startWeft, type WeftProcess } from '@weft/testing';
+import { createJoinToken, createTmpDir, freePort, startWeft, type WeftProcess } from '@weft/testing';
 
 /** `reviews`: answers `reviews VERSION` on every path. argv: PORT VERSION. */
 const REVIEWS_APP = `
@@ -124,8 +124,16 @@ test('weft run e2e: apply shifts reviews v1 -> v2 at the caller, Python ratings 
   // drains), and whatever is left (weft run, its detached sidecar, its app) gets SIGKILL.
   const runs: WeftProcess[] = [];
   const instanceChildren = new Map<WeftProcess, Set<number>>();
-  const weftRun = (name: string, args: string[], command: string[]): WeftProcess => {
-    const run = startWeft(['run', '--control-plane', `127.0.0.1:${cpPorts.stream}`, '--data-dir', dir.join(name), '--drain-timeout', '300', ...args, '--', ...command]);
+  // Each instance joins with a token for its service, in a file (not in its environment,
+  // which the app would inherit): `weft token create --service NAME > FILE`.
+  const tokenFile = async (service: string): Promise<string> => {
+    const file = dir.join(`${service}.token`);
+    await writeFile(file, await createJoinToken({ apiPort: cpPorts.api, dataDir: cpDir }, service), { mode: 0o600 });
+    return file;
+  };
+  const weftRun = async (name: string, args: string[], command: string[]): Promise<WeftProcess> => {
+    const service = args[args.indexOf('--service') + 1] ?? '';
+    const run = startWeft(['run', '--control-plane', `127.0.0.1:${cpPorts.stream}`, '--token-file', await tokenFile(service), '--data-dir', dir.join(name), '--drain-timeout', '300', ...args, '--', ...command]);
     runs.push(run);
     instanceChildren.set(run, new Set());
     return run;
@@ -141,10 +149,10 @@ test('weft run e2e: apply shifts reviews v1 -> v2 at the caller, Python ratings 
   });
 
   const [v1Port, v2Port, ratingsPort, webPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const v1 = weftRun('reviews-v1', ['--service', 'reviews', '--workload', 'reviews-v1-a', '--label', 'version=v1', '--app-port', String(v1Port)], [process.execPath, dir.join('reviews.mjs'), String(v1Port), 'v1']);
-  const v2 = weftRun('reviews-v2', ['--service', 'reviews', '--workload', 'reviews-v2-a', '--label', 'version=v2', '--app-port', String(v2Port)], [process.execPath, dir.join('reviews.mjs'), String(v2Port), 'v2']);
-  const ratings = weftRun('ratings', ['--service', 'ratings', '--workload', 'ratings-a', '--app-port', String(ratingsPort)], ['python3', dir.join('ratings.py'), String(ratingsPort)]);
-  const web = weftRun('web', ['--service', 'web', '--workload', 'web-a', '--app-port', String(webPort)], [process.execPath, dir.join('web.mjs'), String(webPort)]);
+  const v1 = await weftRun('reviews-v1', ['--service', 'reviews', '--workload', 'reviews-v1-a', '--label', 'version=v1', '--app-port', String(v1Port)], [process.execPath, dir.join('reviews.mjs'), String(v1Port), 'v1']);
+  const v2 = await weftRun('reviews-v2', ['--service', 'reviews', '--workload', 'reviews-v2-a', '--label', 'version=v2', '--app-port', String(v2Port)], [process.execPath, dir.join('reviews.mjs'), String(v2Port), 'v2']);
+  const ratings = await weftRun('ratings', ['--service', 'ratings', '--workload', 'ratings-a', '--app-port', String(ratingsPort)], ['python3', dir.join('ratings.py'), String(ratingsPort)]);
+  const web = await weftRun('web', ['--service', 'web', '--workload', 'web-a', '--app-port', String(webPort)], [process.execPath, dir.join('web.mjs'), String(webPort)]);
   await Promise.all([
     v1.waitForLine(/^app reviews v1 listening$/, 30_000),
     v2.waitForLine(/^app reviews v2 listening$/, 30_000),

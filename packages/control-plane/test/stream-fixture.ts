@@ -29,7 +29,7 @@ export const startTestControlPlane = async (
 ): Promise<{ cp: ControlPlane; logs: () => Record<string, unknown>[] }> => {
   const dir = await createTmpDir({ prefix: 'cp', t: { after: (fn) => t.after(fn) } });
   const { logger, lines } = recordingLogger();
-  const cp = await startControlPlane({ dataDir: dir.path, apiAddr: '127.0.0.1:0', streamAddr: '127.0.0.1:0', store: 'memory', logger, graceMs: 200, ...options });
+  const cp = await startControlPlane({ dataDir: dir.path, apiAddr: '127.0.0.1:0', streamAddr: '127.0.0.1:0', store: 'memory', logger, graceMs: 200, security: false, ...options });
   t.after(() => cp.close());
   return { cp, logs: lines };
 };

@@ -109,7 +109,7 @@ test('nested unknown keys and discriminated unions point into the structure', ()
   ].join('\n');
   const err = invalid(() => parseDocument(ProxySnapshotSchema, text, 's.yaml'));
   assert.deepEqual(err.message.split('\n'), [
-    "s.yaml:7:11: transport.tls.mode: Invalid discriminator value. Expected 'disabled' | 'static'",
+    "s.yaml:7:11: transport.tls.mode: Invalid discriminator value. Expected 'disabled' | 'static' | 'workload'",
     's.yaml:10:3: limits.idleTimeout: Unrecognized key: "idleTimeout"',
   ]);
 });

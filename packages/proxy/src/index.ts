@@ -8,3 +8,14 @@ export { startAdminServer, type AdminConfigView, type AdminState } from './admin
 export { MetricsRegistry } from './telemetry/registry.js';
 export { mergeExpositions } from './telemetry/merge-exposition.js';
 export { SIDECAR_NODE_FLAGS } from './runtime/node-flags.js';
+export {
+  authzPath,
+  compileAuthorizer,
+  peerIdentityFromPrincipal,
+  readRawHeader,
+  type Authorizer,
+  type AuthzBasis,
+  type AuthzDecision,
+  type HeaderReader,
+  type PeerIdentity,
+} from './authz/index.js';

@@ -2,7 +2,7 @@
  * Real processes for the config stream tests: `weft control-plane` and `weft proxy
  * --control-plane`, started from sources, plus small HTTP helpers. Not a test file itself.
  */
-import { startWeft, type WeftProcess } from '@weft/testing';
+import { createJoinToken, startWeft, type WeftProcess } from '@weft/testing';
 
 /** The node:test context surface the fixtures need. */
 export interface TestContext {
@@ -24,15 +24,26 @@ export interface ProxyPorts {
 }
 
 /** `weft control-plane` on `127.0.0.1:streamPort` (a port fixed in advance, so that a restart gets the same one). */
-export const startControlPlaneProcess = async (t: TestContext, dataDir: string, streamPort: number, extra: string[] = []): Promise<Started<{ api: number; stream: number }>> => {
+export const startControlPlaneProcess = async (
+  t: TestContext,
+  dataDir: string,
+  streamPort: number,
+  extra: string[] = [],
+): Promise<Started<{ api: number; stream: number }> & { token: (service: string, namespace?: string) => Promise<string> }> => {
   const proc = startWeft(['control-plane', '--data-dir', dataDir, '--api-addr', '127.0.0.1:0', '--stream-addr', `127.0.0.1:${streamPort}`, ...extra], { t });
   const m = await proc.waitForLine(/^weft control-plane ready (\{.*\})$/, 30_000, { stream: 'stdout' });
-  return { proc, ports: JSON.parse(m[1] ?? '{}') as { api: number; stream: number } };
+  const ports = JSON.parse(m[1] ?? '{}') as { api: number; stream: number };
+  return { proc, ports, token: (service, namespace) => createJoinToken({ apiPort: ports.api, dataDir }, service, namespace === undefined ? {} : { namespace }) };
 };
 
-/** `weft proxy ... --control-plane 127.0.0.1:streamPort`, resolved once it printed its ready line. */
-export const startStreamProxy = async (t: TestContext, streamPort: number, args: string[]): Promise<Started<ProxyPorts>> => {
-  const proc = startWeft(['proxy', '--control-plane', `127.0.0.1:${streamPort}`, ...args], { t, env: { WEFT_LOG_LEVEL: 'debug' } });
+/**
+ * `weft proxy ... --control-plane 127.0.0.1:streamPort`, resolved once it printed its ready
+ * line. With `token`, it joins a real control plane (TLS, workload certificate); without,
+ * it speaks plaintext h2c (`http://`) to a control plane without a CA (the fake one).
+ */
+export const startStreamProxy = async (t: TestContext, streamPort: number, args: string[], token?: string): Promise<Started<ProxyPorts>> => {
+  const cp = token === undefined ? `http://127.0.0.1:${streamPort}` : `127.0.0.1:${streamPort}`;
+  const proc = startWeft(['proxy', '--control-plane', cp, ...args], { t, env: { WEFT_LOG_LEVEL: 'debug', ...(token === undefined ? {} : { WEFT_TOKEN: token }) } });
   const m = await proc.waitForLine(/^weft proxy ready (\{.*\})$/, 30_000, { stream: 'stdout' });
   return { proc, ports: JSON.parse(m[1] ?? '{}') as ProxyPorts };
 };
@@ -75,4 +86,25 @@ export const eventually = async (what: string, fn: () => Promise<boolean> | bool
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+};
+
+/**
+ * One GET to a mesh port over mutual TLS, presenting the workload certificate a proxy
+ * cached (`<cacheDir>/<workload>.identity.json`): what a peer proxy's request looks like.
+ */
+export const getMtls = async (port: number, identityFile: string, path = '/hello'): Promise<{ status: number; servedBy: string }> => {
+  const { readFile } = await import('node:fs/promises');
+  const { request } = await import('node:https');
+  const id = JSON.parse(await readFile(identityFile, 'utf8')) as { keyPem: string; chainPem: string; trustBundle: string[] };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, key: id.keyPem, cert: id.chainPem, ca: id.trustBundle, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3', timeout: 5000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, servedBy: String(res.headers['x-served-by'] ?? '') }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 };

@@ -5,10 +5,11 @@
  * they start from their cached snapshot.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTmpDir, freePort, startHttp1Echo } from '@weft/testing';
 import { fakeSnapshot, startFakeControlPlane } from './control-fake-cp.js';
-import { configOf, eventually, get, startControlPlaneProcess, startStreamProxy } from './control-fixture.js';
+import { configOf, eventually, get, getMtls, startControlPlaneProcess, startStreamProxy } from './control-fixture.js';
 
 test('the control plane stops and comes back: traffic flows on the last config meanwhile, then the proxies re-sync', async (t) => {
   const dir = await createTmpDir({ prefix: 'cp-restart', t });
@@ -16,8 +17,8 @@ test('the control plane stops and comes back: traffic flows on the last config m
   t.after(app.close);
   const streamPort = await freePort();
   const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
-  const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo')]);
-  const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web')]);
+  const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo')], await cp.token('echo'));
+  const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web')], await cp.token('web'));
   const port = web.ports.upstreams['echo'] ?? 0;
   await eventually('traffic through web to echo', async () => {
     const r = await get(port);
@@ -79,21 +80,24 @@ test('a proxy restarted while the control plane is down starts from its cached s
   t.after(app.close);
   const streamPort = await freePort();
   const inbound = await freePort();
-  const args = ['--service', 'echo', '--app-port', String(app.port), '--port', String(inbound), '--data-dir', dir.join('proxy')];
+  const args = ['--service', 'echo', '--workload', 'echo-1', '--app-port', String(app.port), '--port', String(inbound), '--data-dir', dir.join('proxy')];
   const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
-  const first = await startStreamProxy(t, streamPort, args);
+  const token = await cp.token('echo');
+  const first = await startStreamProxy(t, streamPort, args, token);
   await eventually('synced', async () => (await configOf(first)).controlPlane.lastAckedVersion !== undefined);
   const synced = await configOf(first);
   assert.equal(await first.proc.stop('SIGTERM'), 0);
   await cp.proc.kill();
 
   // Control plane down: the proxy is ready at once, from its cache, and serves.
-  const second = await startStreamProxy(t, streamPort, args);
+  const second = await startStreamProxy(t, streamPort, args, token);
   const cached = await configOf(second);
   assert.equal(cached.controlPlane.origin, 'cache');
   assert.equal(cached.controlPlane.connected, false);
   assert.equal(cached.version, synced.version);
-  assert.deepEqual(await get(inbound), { status: 200, servedBy: 'app' });
+  // Its mesh port serves mTLS with the certificate it cached (plaintext would get 403: STRICT).
+  const identityFile = join(dir.join('proxy'), 'proxy-cache', 'echo-1.identity.json');
+  assert.deepEqual(await getMtls(inbound, identityFile), { status: 200, servedBy: 'app' });
 
   // The control plane returns: the proxy re-syncs (and, nothing having changed, is sent nothing).
   await startControlPlaneProcess(t, dir.join('cp'), streamPort);

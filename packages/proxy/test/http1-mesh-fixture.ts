@@ -160,6 +160,8 @@ export interface MeshOptions {
   inboundArgs?: readonly string[];
   /** The service name. Default `svc`. */
   service?: string;
+  /** What the inbound mesh port accepts with TLS on: default STRICT (mTLS only). */
+  mtlsMode?: 'STRICT' | 'PERMISSIVE';
 }
 
 export const SERVICE = 'svc';
@@ -170,7 +172,7 @@ export const SERVICE = 'svc';
 export const startMesh = async (t: TestContext, o: MeshOptions): Promise<Mesh> => {
   const dir = await createTmpDir({ prefix: 'mesh', t: t as { after: (fn: () => Promise<void>) => void } });
   const service = o.service ?? SERVICE;
-  const inboundTransport = o.pki === undefined ? PLAINTEXT : tlsTransport(o.pki, 'inbound');
+  const inboundTransport = o.pki === undefined ? PLAINTEXT : { ...tlsTransport(o.pki, 'inbound'), mtlsMode: o.mtlsMode ?? 'STRICT' };
   const outboundTransport = o.pki === undefined ? PLAINTEXT : tlsTransport(o.pki, 'outbound');
   // The inbound port is picked up front so that both proxies start at once.
   const inboundPort = await freePort();

@@ -397,7 +397,9 @@ describe('early responses and backpressure (custom app, TLS between proxies)', (
   before(async () => {
     app = await startCustomApp();
     ctx.after(app.close);
-    mesh = await startMesh(ctx, { appPort: app.port, pki: await makePki(ctx) });
+    // PERMISSIVE: the inbound tests below speak plaintext HTTP/1.1 to the mesh port directly,
+    // to test its own parser; the outbound proxy still talks mTLS to it.
+    mesh = await startMesh(ctx, { appPort: app.port, pki: await makePki(ctx), mtlsMode: 'PERMISSIVE' });
   });
   after(() => ctx.cleanup());
 

@@ -11,3 +11,4 @@ export * from './ws-echo.js';
 export * from './tcp-greeter.js';
 export * from './test-certs.js';
 export * from './weft-process.js';
+export { createJoinToken, type ControlPlaneRef } from './join-token.js';

@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
-import { addApiOptions, DEFAULT_DATA_DIR, resolveApiConfig, type ApiFlags } from '../client/api-config.js';
+import { addApiOptions, resolveApiConfig, type ApiFlags } from '../client/api-config.js';
 import { checkCa } from '../run/ca-check.js';
 import { apiGet, fetchMeshStatus } from '../run/mesh-status.js';
 
 /** One line of the checklist. */
 interface CheckLine {
-  readonly status: 'ok' | 'fail' | 'skip';
+  readonly status: 'ok' | 'warn' | 'fail' | 'skip';
   readonly text: string;
 }
 
-const MARK: Readonly<Record<CheckLine['status'], string>> = { ok: '✓', fail: '✗', skip: '-' };
+const MARK: Readonly<Record<CheckLine['status'], string>> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
- * The checklist: control plane reachable; the data dir's CA valid and not near expiry
- * (skipped when there is no CA yet); every connected proxy in sync, with the error of any
+ * The checklist: control plane reachable; every root and intermediate of its CA valid
+ * (a warning within 30 days of expiry, which does not fail the check); every connected proxy in sync, with the error of any
  * refused (NACKed) version; every registered workload connected and serving.
  */
 export const runChecks = async (flags: ApiFlags): Promise<CheckLine[]> => {
@@ -29,8 +29,7 @@ export const runChecks = async (flags: ApiFlags): Promise<CheckLine[]> => {
     lines.push({ status: 'fail', text: `control plane: ${errorText(err)}` });
     return lines;
   }
-  const ca = await checkCa(flags.dataDir ?? process.env['WEFT_DATA_DIR'] ?? DEFAULT_DATA_DIR);
-  lines.push({ status: ca.status === 'bad' ? 'fail' : ca.status === 'skipped' ? 'skip' : 'ok', text: ca.note });
+  lines.push(...(await checkCa(config)));
   let status;
   try {
     status = await fetchMeshStatus(config);

@@ -7,6 +7,9 @@ interface ControlPlaneFlags {
   streamAddr: string;
   store: string;
   endpointGrace: string;
+  trustDomain: string;
+  caCert?: string;
+  caKey?: string;
 }
 
 /** `--store`: `file`, `memory`, or an etcd URL list (refused clearly until the etcd backend exists). */
@@ -41,14 +44,22 @@ export const registerControlPlaneCommand = (program: Command): void => {
     .option('--stream-addr <host:port>', 'proxy config stream address (port 0 picks one)', process.env['WEFT_CP_STREAM_ADDR'] ?? '0.0.0.0:7701')
     .option('--store <backend>', 'file (embedded, persistent), memory, or etcd://HOST:PORT,... (not available yet)', 'file')
     .option('--endpoint-grace <ms>', 'how long a disconnected proxy keeps its endpoint, for it to reconnect', '5000')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of workload identities (the Mesh resource must say the same)', 'cluster.local')
+    .option('--ca-cert <file>', "plug-in CA: your intermediate's certificate followed by its chain up to your root (PEM)")
+    .option('--ca-key <file>', "plug-in CA: the intermediate's private key (PEM)")
     .action(async (flags: ControlPlaneFlags) => {
       const store = parseStore(flags.store);
       const graceMs = parseMs(flags.endpointGrace, '--endpoint-grace');
       const logger = createLogger({ name: 'control-plane' });
       // Loaded here, so that other commands (a sidecar above all) never load the control plane.
       const { startControlPlane } = await import('@weft/control-plane');
-      const cp = await startControlPlane({ dataDir: flags.dataDir, apiAddr: flags.apiAddr, streamAddr: flags.streamAddr, store, logger, graceMs });
-      process.stdout.write(`weft control-plane ready ${JSON.stringify({ api: cp.apiPort, stream: cp.streamPort })}\n`);
+      const security = {
+        trustDomain: flags.trustDomain,
+        ...(flags.caCert === undefined ? {} : { caCertFile: flags.caCert }),
+        ...(flags.caKey === undefined ? {} : { caKeyFile: flags.caKey }),
+      };
+      const cp = await startControlPlane({ dataDir: flags.dataDir, apiAddr: flags.apiAddr, streamAddr: flags.streamAddr, store, logger, graceMs, security });
+      process.stdout.write(`weft control-plane ready ${JSON.stringify({ api: cp.apiPort, stream: cp.streamPort, caHash: cp.ca?.pinnedCaHash })}\n`);
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;

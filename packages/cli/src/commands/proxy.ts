@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api/data-plane';
 import { createLogger, WeftError } from '@weft/core';
@@ -22,6 +23,7 @@ interface ProxyFlags {
   adminHost: string;
   config?: string;
   controlPlane?: string;
+  tokenFile?: string;
   workload?: string;
   dataDir: string;
   cacheDir?: string;
@@ -79,7 +81,9 @@ export const configSourceFromFlags = (flags: ProxyFlags): Pick<SidecarOptions, '
   if (flags.controlPlane === undefined) {
     throw new WeftError('WEFT_ERR_CONFIG_INVALID', '--control-plane HOST:PORT (or --config FILE) is required', { field: '--control-plane' });
   }
-  // `http://HOST:PORT` is accepted too (h2c); TLS comes with the security issue.
+  // `http://HOST:PORT` says plaintext h2c and no workload certificate: only a control plane
+  // run without its CA (tests of the stream itself) speaks it. Plain `HOST:PORT` is TLS.
+  const insecure = flags.controlPlane.startsWith('http://');
   const address = flags.controlPlane.replace(/^http:\/\//, '').replace(/\/$/, '');
   if (!/^(\[[^\]]+\]|[^:/[\]]+):\d{1,5}$/.test(address)) {
     throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--control-plane ${flags.controlPlane}: must be HOST:PORT, e.g. 127.0.0.1:7701`, { field: '--control-plane' });
@@ -89,8 +93,26 @@ export const configSourceFromFlags = (flags: ProxyFlags): Pick<SidecarOptions, '
       address,
       cacheDir: flags.cacheDir ?? join(flags.dataDir, 'proxy-cache'),
       ...(flags.workload === undefined ? {} : { workload: flags.workload }),
+      ...joinTokenFromFlags(flags),
+      ...(insecure ? { insecure } : {}),
     },
   };
+};
+
+/**
+ * The join token: the file `--token-file` names (a token on the command line would be
+ * visible in the process list), else `$WEFT_TOKEN`. Surrounding white space is ignored.
+ */
+const joinTokenFromFlags = (flags: ProxyFlags): { token?: string } => {
+  if (flags.tokenFile !== undefined) {
+    try {
+      return { token: readFileSync(flags.tokenFile, 'utf8').trim() };
+    } catch (err) {
+      throw new WeftError('WEFT_ERR_CONFIG_READ', `--token-file ${flags.tokenFile}: ${(err as Error).message}`, { field: '--token-file', file: flags.tokenFile });
+    }
+  }
+  const token = process.env['WEFT_TOKEN'];
+  return token === undefined || token.trim() === '' ? {} : { token: token.trim() };
 };
 
 /** `weft proxy`: the sidecar of one service instance. */
@@ -111,6 +133,7 @@ export const registerProxyCommand = (program: Command): void => {
     .option('--admin-host <host>', 'interface of the admin port', '127.0.0.1')
     .option('--config <file>', 'proxy snapshot file (YAML or JSON); re-read on change and SIGHUP')
     .option('--control-plane <host:port>', 'control plane config stream (instead of --config)')
+    .option('--token-file <file>', 'join token from `weft token create`: the first certificate, and the control plane CA it pins (default $WEFT_TOKEN)')
     .option('--workload <name>', 'workload name to register (default <service>-<address>-<port>)')
     .option('--data-dir <dir>', 'data directory (the snapshot cache goes to <dir>/proxy-cache)', process.env['WEFT_DATA_DIR'] ?? './.weft')
     .option('--cache-dir <dir>', 'where to cache the last snapshot from the control plane')

@@ -17,6 +17,7 @@ const PROXY_FLAGS: readonly (readonly [string, string, string, boolean])[] = [
   ['admin-host', 'host', 'interface of the admin port', false],
   ['config', 'file', 'proxy snapshot file (instead of --control-plane)', false],
   ['control-plane', 'host:port', 'control plane config stream', false],
+  ['token-file', 'file', 'file holding the join token (default $WEFT_TOKEN)', false],
   ['workload', 'name', 'workload name to register', false],
   ['data-dir', 'dir', 'data directory of the sidecar', false],
   ['cache-dir', 'dir', 'where the sidecar caches its last snapshot', false],

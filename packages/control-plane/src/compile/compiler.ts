@@ -1,5 +1,5 @@
 import type { AnyResource, Hello, ProxySnapshot } from '@weft/api';
-import { buildMeshContext, type MeshContext } from './mesh-context.js';
+import { buildMeshContext, type MeshContext, type MeshTrust } from './mesh-context.js';
 import { renderProxySnapshot, selectForProxy, type ProxySelection } from './proxy-snapshot.js';
 import type { ResourceStatusReport } from './status.js';
 import type { WorkloadRecord } from './workload-record.js';
@@ -17,7 +17,7 @@ export class Compiler {
   #ctx: MeshContext;
   #current = new Map<string, ProxySnapshot>();
   #previous = new Map<string, ProxySnapshot>();
-  /** Selections of `allServices` proxies by namespace: they depend on nothing else. */
+  /** Selections of `allServices` proxies by namespace and Service: they depend on nothing else. */
   #allServices = new Map<string, ProxySelection>();
   #compiles = 0;
 
@@ -26,8 +26,8 @@ export class Compiler {
   }
 
   /** Rebuilds the mesh context from the full current state; returns it. */
-  update(resources: readonly AnyResource[], workloads: readonly WorkloadRecord[]): MeshContext {
-    this.#ctx = buildMeshContext({ resources, workloads });
+  update(resources: readonly AnyResource[], workloads: readonly WorkloadRecord[], trust?: MeshTrust): MeshContext {
+    this.#ctx = buildMeshContext({ resources, workloads, ...(trust === undefined ? {} : { trust }) });
     this.#previous = this.#current;
     this.#current = new Map();
     this.#allServices = new Map();
@@ -48,12 +48,14 @@ export class Compiler {
   }
 
   #select(hello: Hello): ProxySelection {
-    // An allServices proxy's selection depends only on its namespace, once its Service is known.
-    if (!hello.allServices || !this.#ctx.services.has(`${hello.service}.${hello.namespace}`)) return selectForProxy(this.#ctx, hello);
-    let s = this.#allServices.get(hello.namespace);
+    // An allServices proxy's selection depends only on its namespace and, for its inbound
+    // authorization, its Service, once that Service is known.
+    const ownKey = `${hello.service}.${hello.namespace}`;
+    if (!hello.allServices || !this.#ctx.services.has(ownKey)) return selectForProxy(this.#ctx, hello);
+    let s = this.#allServices.get(ownKey);
     if (s === undefined) {
       s = selectForProxy(this.#ctx, hello);
-      this.#allServices.set(hello.namespace, s);
+      this.#allServices.set(ownKey, s);
     }
     return s;
   }

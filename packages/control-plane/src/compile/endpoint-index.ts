@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { serviceKey, type Endpoint } from '@weft/api';
+import { serviceKey, workloadSpiffeId, type Endpoint } from '@weft/api';
 import { contentHash } from './hash.js';
 import { snapshotLabels } from './labels.js';
 import type { MeshService } from './service-index.js';
@@ -28,16 +28,25 @@ export const endpointProblem = (r: WorkloadRecord, services: ReadonlyMap<string,
  * proxies reach (a peer proxy's inbound mesh port, or a declared instance's own), labels
  * that fit the snapshot, and weight. Records whose service is unusable or a subset, or whose
  * address is not an IP, give none. Two records at one address and port give one endpoint
- * (the first by workload name).
+ * (the first by workload name). Each endpoint names the SPIFFE ID its proxy must present:
+ * its Service's service account in `trustDomain`.
  */
-export const indexEndpoints = (services: ReadonlyMap<string, MeshService>, records: readonly WorkloadRecord[]): EndpointIndex => {
+export const indexEndpoints = (services: ReadonlyMap<string, MeshService>, records: readonly WorkloadRecord[], trustDomain: string): EndpointIndex => {
   const lists = new Map<string, { endpoint: Endpoint; name: string }[]>();
   for (const svc of services.values()) if (svc.subset === undefined) lists.set(svc.key, []);
   for (const r of records) {
     if (!r.healthy || endpointProblem(r, services) !== undefined) continue;
-    lists.get(serviceKey(r.service, r.namespace))?.push({
+    const svc = services.get(serviceKey(r.service, r.namespace));
+    if (svc === undefined) continue;
+    lists.get(svc.key)?.push({
       name: `${r.namespace}/${r.name}`,
-      endpoint: { address: r.address, port: r.port, labels: snapshotLabels(r.labels), weight: r.weight ?? 1 },
+      endpoint: {
+        address: r.address,
+        port: r.port,
+        labels: snapshotLabels(r.labels),
+        weight: r.weight ?? 1,
+        identity: workloadSpiffeId(trustDomain, r.namespace, svc.serviceAccount),
+      },
     });
   }
   const endpoints = new Map<string, readonly Endpoint[]>();

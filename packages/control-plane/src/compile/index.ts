@@ -2,6 +2,7 @@ export * from './compiler.js';
 export * from './mesh-context.js';
 export * from './proxy-snapshot.js';
 export * from './workload-record.js';
+export { authorizationApplies, compileInboundAuthorization, type AuthorizationInput, type CompiledAuthorization } from './authz.js';
 export { CONTROLLER_NAME, REASONS, type CompiledCondition, type ParentRefReport, type ResourceStatusReport, type RouteParentStatusReport } from './status.js';
 export { policyTargetKey, type PolicyResource, type PolicyTargetKind } from './policy-index.js';
 export type { MeshService, SnapshotPort, SubsetSelector } from './service-index.js';

@@ -1,6 +1,8 @@
-import { MeshSpecSchema, serviceKey, type AnyResource, type Endpoint, type MeshSpec, type Service, type Workload } from '@weft/api';
+import { MeshSpecSchema, serviceKey, TransportSchema, type AnyResource, type Transport, type Endpoint, type MeshSpec, type Service, type Workload } from '@weft/api';
+import { authorizationIndex, type AuthorizationLookup } from './authz.js';
 import { indexEndpoints } from './endpoint-index.js';
 import { deepFreeze } from './freeze.js';
+import { contentHash } from './hash.js';
 import { indexPolicies, type PolicyResource } from './policy-index.js';
 import { translateRoute, type AnyRoute } from './route-translate.js';
 import type { ServiceView } from './route-view.js';
@@ -14,6 +16,16 @@ import { workloadStatus } from './workload-status.js';
 export interface MeshContextInput {
   readonly resources: readonly AnyResource[];
   readonly workloads: readonly WorkloadRecord[];
+  /** The CA's trust bundle and signing root: proxies then use workload certificates (mTLS). */
+  readonly trust?: MeshTrust;
+}
+
+/** What the CA tells the compiler: the roots trusted now and the one that signs. */
+export interface MeshTrust {
+  /** The CA's trust domain: identities are issued in it, whatever the Mesh says. */
+  readonly trustDomain: string;
+  readonly trustBundle: readonly string[];
+  readonly signerHash: string;
 }
 
 /**
@@ -31,6 +43,11 @@ export interface MeshContext {
   readonly routesByParent: ReadonlyMap<string, readonly AnyRoute[]>;
   /** Policies by target key (see `policyTargetKey`). */
   readonly policiesByTarget: ReadonlyMap<string, readonly PolicyResource[]>;
+  /** The inbound authorization of a Service (by name and namespace), compiled on first use. */
+  readonly authorization: AuthorizationLookup;
+  /** How proxies talk to each other: workload certificates when the control plane has a CA. */
+  readonly transport: Transport;
+  readonly transportHash: string;
   /** Healthy endpoints by service key (every non-subset Service, possibly empty). */
   readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
   /** Content hash of each service's endpoints. */
@@ -59,13 +76,14 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
   const declaredWorkloads: Workload[] = of('Workload');
   const records = uniqueRecords([...input.workloads, ...declaredWorkloads.flatMap((w) => declaredWorkloadRecord(w) ?? [])]);
   const { services, statuses: serviceStatuses } = indexServices(declaredServices, records);
-  const { endpoints, hashes } = indexEndpoints(services, records);
+  const meshResource = of('Mesh')[0];
+  const mesh = meshResource?.spec ?? MeshSpecSchema.parse({});
+  const { endpoints, hashes } = indexEndpoints(services, records, input.trust?.trustDomain ?? mesh.trustDomain);
   const unusable = new Set(declaredServices.map((s) => serviceKey(s.metadata.name, s.metadata.namespace)).filter((k) => !services.has(k)));
   const routes: AnyRoute[] = [...of('HTTPRoute'), ...of('GRPCRoute')];
   const translated = routes.map((r) => translateRoute(r, services, unusable));
   const { routing, routeStatuses, routesByParent } = buildRouting(services, unusable, translated);
   const policies = indexPolicies([...of('DestinationPolicy'), ...of('AuthorizationPolicy'), ...of('RateLimitPolicy'), ...of('FaultPolicy')], services, routes);
-  const meshResource = of('Mesh')[0];
   const statuses: ResourceStatusReport[] = [
     ...(meshResource === undefined ? [] : [{ kind: 'Mesh' as const, name: meshResource.metadata.name, conditions: [condition('Accepted', true, REASONS.Accepted, '', meshResource.metadata.generation)] }]),
     ...serviceStatuses,
@@ -73,20 +91,30 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
     ...routeStatuses,
     ...policies.statuses,
   ].sort(compareReports);
+  const transport = deepFreeze(transportOf(input.trust, mesh));
   const subsets = new Map([...services.values()].flatMap((s) => (s.subset === undefined ? [] : [[s.key, s.subset] as const])));
   // Freeze what the compiler made; the resources it indexes belong to the caller and stay as they are.
   return Object.freeze({
-    mesh: meshResource?.spec ?? MeshSpecSchema.parse({}),
+    mesh,
     services: deepFreeze(services),
     subsets,
     routesByParent,
     policiesByTarget: policies.byTarget,
+    authorization: authorizationIndex(policies.byTarget, mesh),
+    transport,
+    transportHash: contentHash(transport),
     endpoints,
     endpointsHash: hashes,
     routing: deepFreeze(routing),
     statuses: deepFreeze(statuses),
   });
 };
+
+/** Workload certificates checked against the CA's bundle, in the Mesh's mTLS mode; plaintext without a CA. */
+const transportOf = (trust: MeshTrust | undefined, mesh: MeshSpec): Transport =>
+  trust === undefined
+    ? TransportSchema.parse({ tls: { mode: 'disabled' } })
+    : TransportSchema.parse({ tls: { mode: 'workload', trustBundle: [...trust.trustBundle], signerHash: trust.signerHash }, mtlsMode: mesh.mtls.mode });
 
 const identity = (r: AnyResource): string => `${r.kind}|${'namespace' in r.metadata ? r.metadata.namespace : ''}|${r.metadata.name}`;
 

@@ -1,4 +1,5 @@
-import { LimitsSchema, TransportSchema, serviceKey, type Endpoint, type Hello, type ProxySnapshot } from '@weft/api';
+import { LimitsSchema, serviceKey, type Endpoint, type Hello, type ProxySnapshot } from '@weft/api';
+import type { CompiledAuthorization } from './authz.js';
 import { deepFreeze } from './freeze.js';
 import { contentHash, hashText } from './hash.js';
 import { routingViewFor, type MeshContext } from './mesh-context.js';
@@ -23,14 +24,15 @@ export interface ProxySelection {
   readonly services: readonly SelectedService[];
   /** Keys of the services whose endpoints the snapshot holds, sorted. */
   readonly endpointKeys: readonly string[];
+  /** The authorization of the proxy's own Service. */
+  readonly authorization: CompiledAuthorization;
   readonly routesVersion: string;
   readonly endpointsVersion: string;
 }
 
-/** Transport and limits every snapshot carries for now (the security issue fills in TLS). */
-const TRANSPORT = deepFreeze(TransportSchema.parse({}));
+/** Limits every snapshot carries for now (the traffic policies will set them per service). */
 const LIMITS = deepFreeze(LimitsSchema.parse({}));
-const DEFAULTS_HASH = contentHash({ transport: TRANSPORT, limits: LIMITS });
+const LIMITS_HASH = contentHash(LIMITS);
 
 /**
  * The service key a proxy means by an upstream: `name` (in the proxy's namespace),
@@ -68,10 +70,13 @@ export const selectForProxy = (ctx: MeshContext, proxy: Hello): ProxySelection =
   if (!called.has(ownKey) && inbound !== undefined) services.push({ key: ownKey, role: 'inbound', view: inbound });
   services.sort((a, b) => cmp(a.key, b.key));
   const endpointKeys = [...new Set(services.flatMap((s) => s.view.endpointServices))].sort(cmp);
+  // The own Service's authorization is a routing input: a policy change moves exactly its proxies.
+  const authorization = ctx.authorization(proxy.service, proxy.namespace);
   return {
     services,
     endpointKeys,
-    routesVersion: hashText(`${DEFAULTS_HASH}\n${services.map((s) => `${s.key} ${s.view.hash}`).join('\n')}`),
+    authorization,
+    routesVersion: hashText(`${LIMITS_HASH} ${ctx.transportHash}\ninbound ${authorization.hash}\n${services.map((s) => `${s.key} ${s.view.hash}`).join('\n')}`),
     endpointsVersion: hashText(endpointKeys.map((k) => `${k} ${ctx.endpointsHash.get(k) ?? '-'}`).join('\n')),
   };
 };
@@ -94,8 +99,9 @@ export const renderProxySnapshot = (ctx: MeshContext, selection: ProxySelection)
     endpointsVersion: selection.endpointsVersion,
     services: selection.services.map((s) => s.view.config),
     endpoints: Object.fromEntries(selection.endpointKeys.map((k) => [k, (ctx.endpoints.get(k) ?? []) as Endpoint[]])),
-    transport: TRANSPORT,
+    transport: ctx.transport,
     limits: LIMITS,
+    inbound: { authorization: selection.authorization.config },
   });
 
 /**

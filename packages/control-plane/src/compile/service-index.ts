@@ -24,6 +24,8 @@ export interface MeshService {
   readonly ports: readonly SnapshotPort[];
   readonly origin: 'declared' | 'implied';
   readonly subset?: SubsetSelector;
+  /** The service account its workloads' identities name: `spec.serviceAccount`, else its name (a subset's: its parent's). */
+  readonly serviceAccount: string;
 }
 
 /**
@@ -67,14 +69,14 @@ export const indexServices = (declared: readonly Service[], records: readonly Wo
     if (s.spec.subsetOf !== undefined) continue;
     const { name, namespace } = s.metadata;
     const ports = (s.spec.ports ?? [DEFAULT_SERVICE_PORT]).map(toSnapshotPort);
-    services.set(serviceKey(name, namespace), { key: serviceKey(name, namespace), name, namespace, ports, origin: 'declared' });
+    services.set(serviceKey(name, namespace), { key: serviceKey(name, namespace), name, namespace, ports, origin: 'declared', serviceAccount: s.spec.serviceAccount ?? name });
     statuses.push({ kind: 'Service', namespace, name, conditions: [condition('Accepted', true, REASONS.Accepted, '', s.metadata.generation)] });
   }
   const byName = [...records].sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
   for (const r of byName) {
     const key = serviceKey(r.service, r.namespace);
     if (declaredKeys.has(key) || services.has(key) || !isDnsLabel(r.service) || !isDnsLabel(r.namespace)) continue;
-    services.set(key, { key, name: r.service, namespace: r.namespace, ports: [impliedPort(r.appProtocol)], origin: 'implied' });
+    services.set(key, { key, name: r.service, namespace: r.namespace, ports: [impliedPort(r.appProtocol)], origin: 'implied', serviceAccount: r.service });
   }
   for (const s of declared) {
     if (s.spec.subsetOf !== undefined) statuses.push(addSubset(s, s.spec.subsetOf, services, declared));
@@ -117,6 +119,7 @@ const addSubset = (
     ports: parent.ports,
     origin: 'declared',
     subset: { parentKey, labels: sortedLabels(subsetOf.labels) },
+    serviceAccount: parent.serviceAccount,
   });
   return report(true, REASONS.Accepted, '');
 };

@@ -1,9 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Workload } from '@weft/api';
+import { workloadSpiffeId, type Workload } from '@weft/api';
+import type { CertificateAuthority } from '../ca/index.js';
 import { WeftError, type Logger } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer, requireAdminToken } from '../api/index.js';
+import { registerCaRoutes } from '../api/ca-routes.js';
+import { issuanceRoutes } from '../identity/issuance-routes.js';
+import { certificateLifetimeMs, openSecurity, SERVER_CERT_RENEW_MS } from '../identity/security.js';
 import { loadOrCreateAdminToken } from '../auth/index.js';
 import { ResourceManager } from '../manager/index.js';
 import { ManagerWorkloadWriter, Registry, type RegistryEntryView } from '../registry/index.js';
@@ -33,6 +37,12 @@ export interface ControlPlaneOptions {
   readonly stream?: Pick<StreamServerOptions, 'helloTimeoutMs' | 'maxMessageBytes' | 'keepaliveMs' | 'tls'>;
   /** Changes within this window are compiled together (default 10 ms). */
   readonly compileDelayMs?: number;
+  /**
+   * The mesh's CA and mutual TLS. On (the default): the CA in `<dataDir>/ca/` (or the
+   * plug-in CA files), the config stream over TLS, proxies joining with tokens and
+   * talking mTLS. `false`: plaintext stream and transport, for tests of other parts only.
+   */
+  readonly security?: false | { readonly caCertFile?: string; readonly caKeyFile?: string; readonly trustDomain?: string };
 }
 
 /** A listen failure as an error that names the flag (`EADDRINUSE` is the usual one). */
@@ -47,6 +57,8 @@ export interface ControlPlane {
   readonly manager: ResourceManager;
   /** The admin token the REST API requires. */
   readonly adminToken: string;
+  /** The CA, when security is on. */
+  readonly ca: CertificateAuthority | undefined;
   /** Sync state of every connected proxy (sent, acknowledged and refused versions). */
   proxies(): ProxySyncState[];
   /** Every registered workload and whether callers get its endpoint. */
@@ -77,12 +89,14 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
   };
   try {
     const { token } = await loadOrCreateAdminToken(dataDir);
+    const security = options.security === false ? undefined : await openSecurity(dataDir, store, options.security ?? {}, streamAt.host, log);
     // The compiler rewrites every status after each change, so the manager need not refresh dependents.
     const manager = new ResourceManager({ store, logger: log.child({ component: 'manager' }), refreshDependents: false });
     const statuses = new StatusSync(manager, log);
     const live: { stream?: StreamServer } = {};
     const reconciler: Reconciler = new Reconciler({
       resources: () => cache.resources(),
+      ...(security === undefined ? {} : { trust: () => security.trust() }),
       workloads: () => registry.records(),
       push: () => live.stream?.refresh() ?? 0,
       statuses,
@@ -102,12 +116,27 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       reconciler.stop();
     });
     const cache = new ResourceCache(store, log, () => reconciler.schedule());
+    const serviceAccountOf = (namespace: string, service: string): string => {
+      const svc = cache.get('Service', namespace, service);
+      return svc?.kind === 'Service' ? (svc.spec.serviceAccount ?? service) : service;
+    };
     await cache.start();
     cleanup.push(() => cache.close());
     registry.restore(cache.resources().filter((r): r is Workload => r.kind === 'Workload' && r.spec.inMesh));
     reconciler.compileNow();
     const backend: StreamBackend = {
       admit: (s) => {
+        if (security !== undefined) {
+          const expected = workloadSpiffeId(security.ca.trustDomain, s.hello.namespace, serviceAccountOf(s.hello.namespace, s.hello.service));
+          if (s.peerIdentity !== expected) {
+            throw new StreamError(
+              'WEFT_ERR_IDENTITY_REFUSED',
+              s.peerIdentity === undefined
+                ? `the config of ${s.hello.namespace}/${s.hello.service} is served only to a proxy with its workload certificate; this connection presented none`
+                : `the client certificate names ${s.peerIdentity}; the config of ${s.hello.namespace}/${s.hello.service} is served only to ${expected}`,
+            );
+          }
+        }
         const r = registry.connect({ id: s.id, hello: s.hello, connectedAt: s.connectedAt });
         if (!r.ok) throw new StreamError('WEFT_ERR_STREAM_BAD_MESSAGE', r.reason);
       },
@@ -116,16 +145,52 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       nacked: (s, version, error) => registry.nacked(s.id, s.hello.namespace, s.hello.workload, version, error),
       snapshotFor: (hello) => reconciler.snapshotFor(hello),
     };
-    const stream = await StreamServer.start({ ...options.stream, host: streamAt.host, port: streamAt.port, backend, logger: log }).catch((err: unknown) => {
+    const stream = await StreamServer.start({
+      ...options.stream,
+      host: streamAt.host,
+      port: streamAt.port,
+      backend,
+      logger: log,
+      ...(security === undefined
+        ? {}
+        : {
+            tls: await security.serverTls(),
+            routes: issuanceRoutes({
+              trustDomain: () => security.ca.trustDomain,
+              trustBundle: () => security.ca.trustBundle,
+              lifetimeMs: () => certificateLifetimeMs(cache),
+              serviceAccount: serviceAccountOf,
+              verifyToken: async (t, scope) => {
+                await security.tokens.redeem(t, scope);
+              },
+              sign: (req) => security.ca.issueWorkloadCertificate(req),
+              logger: log,
+            }),
+          }),
+    }).catch((err: unknown) => {
       throw cannotListen('--stream-addr', options.streamAddr ?? '0.0.0.0:7701', err);
     });
     live.stream = stream;
     cleanup.push(() => stream.close());
+    if (security !== undefined) {
+      // A rotation step changes the bundle or the signer: new server TLS, new snapshots.
+      const stop = security.ca.onChange(() => {
+        void security.serverTls().then((tls) => stream.setTls(tls), (err: unknown) => log.error({ err }, 'renewing the config stream certificate failed'));
+        reconciler.schedule();
+      });
+      const renew = setInterval(() => void security.serverTls().then((tls) => stream.setTls(tls)).catch((err: unknown) => log.error({ err }, 'renewing the config stream certificate failed')), SERVER_CERT_RENEW_MS);
+      renew.unref();
+      cleanup.push(async () => {
+        stop();
+        clearInterval(renew);
+      });
+    }
     const app: FastifyInstance = createApiServer({
       manager,
       adminToken: token,
       logger: log.child({ component: 'api' }),
       extraRoutes: (root) => {
+        if (security !== undefined) registerCaRoutes(root, { ca: security.ca, tokens: security.tokens, adminToken: token });
         // Sync state for `weft check` and `weft proxy-config`.
         root.get('/api/v1/proxies', { onRequest: requireAdminToken(token) }, async () => ({ items: stream.proxies(), workloads: registry.entries() }));
         // The snapshot one connected proxy is being sent: what it runs once `inSync` (its
@@ -162,6 +227,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       store,
       manager,
       adminToken: token,
+      ca: security?.ca,
       proxies: () => stream.proxies(),
       workloads: () => registry.entries(),
       settled: async () => {

@@ -1,6 +1,6 @@
 import type { AnyResource, Hello, ProxySnapshot } from '@weft/api';
 import type { Logger } from '@weft/core';
-import { Compiler, type WorkloadRecord } from '../compile/index.js';
+import { Compiler, type MeshTrust, type WorkloadRecord } from '../compile/index.js';
 import type { StatusSync } from './status-sync.js';
 
 /** What the reconciler reads and feeds. */
@@ -9,6 +9,8 @@ export interface ReconcilerOptions {
   readonly resources: () => readonly AnyResource[];
   /** The registry's records now. */
   readonly workloads: () => readonly WorkloadRecord[];
+  /** The CA's bundle and signing root now; without it proxies get plaintext transport. */
+  readonly trust?: () => MeshTrust;
   /** Pushes new snapshots after a compile (the stream server's `refresh`); returns how many. */
   readonly push: () => number;
   readonly statuses: StatusSync;
@@ -48,7 +50,7 @@ export class Reconciler {
     if (this.#stopped) return;
     const started = performance.now();
     try {
-      this.#compiler.update(this.#o.resources(), this.#o.workloads());
+      this.#compiler.update(this.#o.resources(), this.#o.workloads(), this.#o.trust?.());
       const pushed = this.#o.push();
       this.#o.statuses.sync(this.#compiler.statuses, this.#o.current);
       this.#o.logger.debug({ pushed, ms: Math.round(performance.now() - started) }, 'compiled');

@@ -2,7 +2,7 @@ import type { ErrorCode } from '@weft/api';
 import { WeftError, type ErrorContext } from '@weft/core';
 
 /** The codes of the config stream (`WEFT_ERR_STREAM_*`, documented in docs/errors.md). */
-export type StreamErrorCode = Extract<ErrorCode, `WEFT_ERR_STREAM_${string}`>;
+export type StreamErrorCode = Extract<ErrorCode, `WEFT_ERR_STREAM_${string}`> | 'WEFT_ERR_IDENTITY_REFUSED';
 
 /**
  * Why the control plane closes one proxy's stream. It becomes the `error` message the proxy

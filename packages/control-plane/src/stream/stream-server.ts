@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   createSecureServer,
   createServer,
+  type Http2SecureServer,
   type Http2Server,
   type Http2Session,
   type IncomingHttpHeaders,
@@ -9,8 +10,9 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { CONFIG_STREAM_PATH, MAX_STREAM_MESSAGE_BYTES, snapshotVersion, type Hello, type ProxySnapshot } from '@weft/api';
-import type { Logger } from '@weft/core';
+import { spiffeIdOf, type Logger } from '@weft/core';
 import { internalError, ProxyStream, type ProxyStreamHandlers, type ProxySyncState } from './proxy-stream.js';
 import { StreamError } from './stream-error.js';
 
@@ -35,10 +37,15 @@ export interface ProxyStreamInfo {
   readonly hello: Hello;
   readonly remoteAddress: string;
   readonly connectedAt: string;
+  /** The SPIFFE ID of the client certificate the connection was authenticated with (TLS only). */
+  readonly peerIdentity: string | undefined;
 }
 
+/** A handler of another path on the stream's server (workload certificate issuance). */
+export type StreamServerRoute = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peerIdentity: string | undefined) => void;
+
 /** TLS for the stream (the security issue adds client certificates): any `createSecureServer` options. */
-export type StreamTlsOptions = Pick<SecureServerOptions, 'secureContext' | 'key' | 'cert' | 'ca' | 'requestCert' | 'rejectUnauthorized'>;
+export type StreamTlsOptions = Pick<SecureServerOptions, 'secureContext' | 'key' | 'cert' | 'ca' | 'requestCert' | 'rejectUnauthorized' | 'minVersion'>;
 
 /** Options of {@link StreamServer.start}. */
 export interface StreamServerOptions {
@@ -56,6 +63,8 @@ export interface StreamServerOptions {
   readonly maxMessageBytes?: number;
   /** Interval of HTTP/2 pings per connection; unanswered by the next one, the connection is dropped (default 15 s). */
   readonly keepaliveMs?: number;
+  /** Handlers of other paths, by `:path`. */
+  readonly routes?: ReadonlyMap<string, StreamServerRoute>;
 }
 
 /** Counters of the server. */
@@ -67,6 +76,13 @@ export interface StreamServerStats {
   /** Snapshots written, all streams. */
   readonly pushes: number;
 }
+
+/** The SPIFFE ID of a verified client certificate on the stream's connection, if any. */
+const peerIdentityOf = (stream: ServerHttp2Stream): string | undefined => {
+  const socket = stream.session?.socket;
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  return spiffeIdOf(socket.getPeerX509Certificate());
+};
 
 /** Concurrent streams one connection may open: one proxy needs one; a few allow a reconnect on a live connection. */
 const MAX_STREAMS_PER_CONNECTION = 4;
@@ -88,6 +104,8 @@ export class StreamServer {
   readonly #byWorkload = new Map<string, ProxyStream>();
   /** Streams the backend admitted (each is released once when it ends). */
   readonly #admitted = new WeakSet<ProxyStream>();
+  /** The authenticated client identity of each stream's connection. */
+  readonly #peers = new WeakMap<ProxyStream, string | undefined>();
   readonly #handlers: ProxyStreamHandlers;
   #port = 0;
   #refused = 0;
@@ -231,6 +249,12 @@ export class StreamServer {
     stream.on('error', (err) => this.#log.debug({ err: err.message }, 'config stream error'));
     const path = headers[':path'];
     const method = headers[':method'];
+    const peer = peerIdentityOf(stream);
+    const route = path === undefined ? undefined : this.#o.routes?.get(path);
+    if (route !== undefined && !this.#closing) {
+      route(stream, headers, peer);
+      return;
+    }
     if (path !== CONFIG_STREAM_PATH || method !== 'POST' || this.#closing) {
       const status = this.#closing ? 503 : path !== CONFIG_STREAM_PATH ? 404 : 405;
       stream.respond({ ':status': status, 'content-type': 'application/json' });
@@ -245,12 +269,19 @@ export class StreamServer {
       this.#handlers,
     );
     this.#streams.add(s);
+    this.#peers.set(s, peer);
+  }
+
+  /** Replaces the TLS material (a renewed server certificate, a new trust bundle): new connections only. */
+  setTls(tls: StreamTlsOptions): void {
+    if (this.#o.tls === undefined) throw new Error('the config stream was started without TLS');
+    (this.#server as Http2SecureServer).setSecureContext(tls);
   }
 
   #info(s: ProxyStream): ProxyStreamInfo {
     const hello = s.hello;
     if (hello === undefined) throw new Error('stream has no hello');
-    return { id: s.id, hello, remoteAddress: s.remoteAddress, connectedAt: s.connectedAt };
+    return { id: s.id, hello, remoteAddress: s.remoteAddress, connectedAt: s.connectedAt, peerIdentity: this.#peers.get(s) };
   }
 
   #onHello(s: ProxyStream, hello: Hello): void {

@@ -37,8 +37,11 @@ export interface ConfigStreamClientOptions {
   readonly maxMessageBytes?: number;
   /** A connection up this long (or that delivered a snapshot) resets the backoff (default 2 s). */
   readonly stableMs?: number;
-  /** TLS options; with them the client speaks h2 over TLS instead of h2c. */
-  readonly tls?: ConnectionOptions;
+  /**
+   * TLS options, read at every connect (a renewed certificate, a new trust bundle); with
+   * them the client speaks h2 over TLS instead of h2c.
+   */
+  readonly tls?: ConnectionOptions | (() => ConnectionOptions);
   /** Called whenever {@link ConfigStreamClient.status} changes. */
   readonly onChange?: () => void;
 }
@@ -148,8 +151,9 @@ export class ConfigStreamClient {
   #connect(): void {
     this.#timer = undefined;
     if (this.#closed) return;
-    const scheme = this.#o.tls === undefined ? 'http' : 'https';
-    const session = connect(`${scheme}://${this.#o.address}`, { ...this.#o.tls, settings: { enablePush: false } });
+    const tls = typeof this.#o.tls === 'function' ? this.#o.tls() : this.#o.tls;
+    const scheme = tls === undefined ? 'http' : 'https';
+    const session = connect(`${scheme}://${this.#o.address}`, { ...tls, settings: { enablePush: false } });
     const stream = session.request(
       { ':method': 'POST', ':path': CONFIG_STREAM_PATH, 'content-type': 'application/x-ndjson' },
       { endStream: false },

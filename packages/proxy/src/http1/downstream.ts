@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
+import type { PeerIdentity } from '../authz/peer-identity.js';
 import { ProxyError, type HopRef } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';
 import { lastChunk, REASONS, scanHead, type BodyFraming, type HeadFacts } from './head.js';
@@ -26,6 +27,8 @@ export interface DownstreamOptions {
   readonly onExchangeEnd?: (exchange: Exchange) => void;
   /** The hop for errors found before any handler ran (bad requests). */
   readonly hop: HopRef;
+  /** The caller's identity from its mTLS certificate (inbound); absent for plaintext. */
+  readonly peer?: PeerIdentity;
 }
 
 /** Chunks buffered for a request not yet bound upstream, before the client is paused. */

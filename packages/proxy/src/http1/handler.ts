@@ -1,6 +1,10 @@
 import type { Socket } from 'node:net';
+import { readRawHeader } from '../authz/header-readers.js';
+import type { InboundAuthz } from '../authz/inbound-guard.js';
 import type { HopRef } from '../errors/proxy-error.js';
-import { resolveOutbound } from '../outbound/resolve.js';
+import { forwardHttp1 } from '../filters/http1-forward.js';
+import { routeOutbound } from '../outbound/resolve.js';
+import { Http1RouteRequest } from '../routing/route-request.js';
 import type { ConfigState } from '../runtime/config-state.js';
 import type { Exchange } from './downstream.js';
 import type { ParsedHead } from './llhttp.js';
@@ -20,6 +24,8 @@ export interface Http1Route {
   readonly config: () => ConfigState;
   /** Time allowed for a response head; 0 for none. */
   readonly responseTimeoutMs: () => number;
+  /** Inbound: authorization, checked before a request goes to the app. */
+  readonly authz?: InboundAuthz;
 }
 
 const onUpgrade =
@@ -52,6 +58,11 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
     const absolute = splitAbsoluteForm(ex.head.url);
     const target: RequestTarget = absolute ?? { authority: ex.facts.host, path: ex.head.url };
     if (route.direction === 'inbound') {
+      const denied = route.authz?.check(config.snapshot.inbound.authorization, ex.head.method, target.path, ex.downstream.options.peer, ex.head.headers, readRawHeader);
+      if (denied !== undefined) {
+        ex.fail(denied);
+        return;
+      }
       const pool = config.appPool();
       if (pool === undefined) {
         ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', appHop));
@@ -60,8 +71,16 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
       send(ex, pool, target, appHop, route.responseTimeoutMs());
       return;
     }
-    const resolved = resolveOutbound(config.table, route.proxy, route.fixedService, target.authority, target.path);
-    ex.target = resolved.service;
-    send(ex, config.poolFor(resolved.endpoint), target, resolved.hop, route.responseTimeoutMs());
+    const decision = routeOutbound(config.table, route.proxy, route.fixedService, target.authority, new Http1RouteRequest(ex.head.method, target.path, ex.head.headers));
+    ex.target = decision.service;
+    if (decision.kind === 'forward' && decision.plan === undefined) {
+      send(ex, config.poolFor(decision.endpoint), target, decision.hop, route.responseTimeoutMs());
+      return;
+    }
+    forwardHttp1(ex, decision, target, {
+      poolFor: (endpoint) => config.poolFor(endpoint),
+      responseTimeoutMs: route.responseTimeoutMs(),
+      onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
+    });
   };
 };

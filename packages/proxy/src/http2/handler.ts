@@ -5,16 +5,22 @@ import {
   type ClientHttp2Stream,
   type Http2Server,
   type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Limits, ProxyBootstrap } from '@weft/api/data-plane';
+import { readH2Header } from '../authz/header-readers.js';
+import type { InboundAuthz } from '../authz/inbound-guard.js';
+import type { PeerIdentity } from '../authz/peer-identity.js';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
-import { resolveOutbound } from '../outbound/resolve.js';
+import { answerHttp2Redirect, prepareHttp2Forward, type Http2Forwarding } from '../filters/http2-forward.js';
+import { routeOutbound } from '../outbound/resolve.js';
+import { Http2RouteRequest } from '../routing/route-request.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
-import { endpointKey } from '../routing/endpoint-picker.js';
+import { connectKey, endpointKey } from '../routing/endpoint-picker.js';
 import type { ConfigState } from '../runtime/config-state.js';
 import type { ConnectTarget } from '../transport/connect.js';
 import type { FinishedRequest } from '../telemetry/finished-request.js';
@@ -38,6 +44,8 @@ export interface Http2HandlerDeps {
   readonly config: () => ConfigState;
   /** Called when a stream closed, for telemetry. */
   readonly onStreamEnd?: (ex: FinishedRequest, direction: 'inbound' | 'outbound') => void;
+  /** Inbound authorization, checked before a stream goes to the app. */
+  readonly authz?: InboundAuthz;
 }
 
 /** Where a listener sends the streams of a connection it accepted. */
@@ -49,8 +57,11 @@ export interface Http2Role {
 
 /** Serves accepted connections as HTTP/2; see {@link createHttp2Handler}. */
 export interface Http2Handler {
-  /** Serves `socket` (h2c prior knowledge, or TLS that negotiated `h2`) as an HTTP/2 server connection. */
-  (socket: Socket, role: Http2Role): void;
+  /**
+   * Serves `socket` (h2c prior knowledge, or TLS that negotiated `h2`) as an HTTP/2 server
+   * connection; `peer` is the caller's identity from its certificate (inbound mTLS).
+   */
+  (socket: Socket, role: Http2Role, peer?: PeerIdentity): void;
   /**
    * Sends GOAWAY on every server connection (and on any accepted after), so clients open
    * no new streams; resolves when the streams in flight have finished and the connections
@@ -110,7 +121,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     if (config === seen) return;
     seen = config;
     const live = new Set<string>();
-    for (const list of Object.values(config.snapshot.endpoints)) for (const e of list) live.add(endpointKey(e.address, e.port));
+    for (const list of Object.values(config.snapshot.endpoints)) for (const e of list) live.add(connectKey(endpointKey(e.address, e.port), e.identity));
     mesh.retainOnly(live);
   };
   const watcher = setInterval(noticeConfig, 1000);
@@ -121,29 +132,32 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     if (t === undefined) {
       const tls = config.tls;
       t = {
-        key: endpoint.key,
+        key: connectKey(endpoint.key, endpoint.identity),
         host: endpoint.address,
         port: endpoint.port,
         connectTimeoutMs: config.snapshot.limits.connectTimeoutMs,
-        ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer } }),
+        ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer(endpoint.identity) } }),
       };
       view.targets.set(endpoint.key, t);
     }
     return t;
   };
 
-  /** Sends the exchange on a session of `pool`; once more on a fresh one if it was refused unprocessed. */
-  const sendH2 = (ex: H2Exchange, pool: Http2SessionPool, target: ConnectTarget, generation: string, limits: Limits, retried: boolean): void => {
+  /**
+   * Sends the exchange on a session of `pool`; once more on a fresh one if it was refused
+   * unprocessed. `filtered`: the upstream headers and relay hooks of a route with filters.
+   */
+  const sendH2 = (ex: H2Exchange, pool: Http2SessionPool, target: ConnectTarget, generation: string, limits: Limits, retried: boolean, filtered?: Http2Forwarding): void => {
     pool.acquire(target, generation, (err, session) => {
       if (ex.closed) return;
       if (err !== undefined || session === undefined) {
         ex.fail(new ProxyError(upstreamSocketErrorCode(err, false), err?.message ?? 'connect failed', ex.hop, { cause: err }));
         return;
       }
-      const again = (): void => sendH2(ex, pool, target, generation, limits, true);
+      const again = (): void => sendH2(ex, pool, target, generation, limits, true, filtered);
       let up: ClientHttp2Stream;
       try {
-        up = request(session, ex);
+        up = request(session, ex, filtered?.headers);
       } catch (e) {
         // A session that went away between acquire and request: one more try on a new one.
         pool.discard(target.key, session);
@@ -154,19 +168,34 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       relayStream(ex, up, {
         responseTimeoutMs: limits.responseTimeoutMs,
         ...(retried || ex.hasBody ? {} : { retry: again }),
+        ...(filtered?.editResponseHeaders === undefined ? {} : { editResponseHeaders: filtered.editResponseHeaders }),
+        ...(filtered?.tapRequestBody === undefined ? {} : { tapRequestBody: filtered.tapRequestBody }),
       });
     });
   };
 
   const outbound = (ex: H2Exchange, config: ConfigState, role: Http2Role): void => {
-    const resolved = resolveOutbound(config.table, deps.proxy, role.fixedService, ex.authority, ex.path);
-    ex.hop = resolved.hop;
-    ex.target = resolved.service;
+    const decision = routeOutbound(config.table, deps.proxy, role.fixedService, ex.authority, new Http2RouteRequest(ex.method, ex.path, ex.headers, ex.grpc));
+    ex.hop = decision.hop;
+    ex.target = decision.service;
+    if (decision.kind === 'redirect') {
+      answerHttp2Redirect(ex, decision);
+      return;
+    }
     const view = viewOf(config);
-    sendH2(ex, mesh, endpointTarget(config, view, resolved.endpoint), view.generation, config.snapshot.limits, false);
+    const filtered =
+      decision.plan === undefined
+        ? undefined
+        : prepareHttp2Forward(ex, decision, (endpoint, done) => mesh.acquire(endpointTarget(config, view, endpoint), view.generation, done));
+    sendH2(ex, mesh, endpointTarget(config, view, decision.endpoint), view.generation, config.snapshot.limits, false, filtered);
   };
 
-  const inbound = (ex: H2Exchange, config: ConfigState): void => {
+  const inbound = (ex: H2Exchange, config: ConfigState, peer: PeerIdentity | undefined): void => {
+    const denied = deps.authz?.check(config.snapshot.inbound.authorization, ex.method, ex.path, peer, ex.headers, readH2Header);
+    if (denied !== undefined) {
+      ex.fail(denied);
+      return;
+    }
     const b = deps.bootstrap;
     if (b.appPort === undefined) {
       ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', ex.hop));
@@ -193,7 +222,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     sendH2(ex, app, target, 'app', limits, false);
   };
 
-  const onStream = (down: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, role: Http2Role): void => {
+  const onStream = (down: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, role: Http2Role, peer: PeerIdentity | undefined): void => {
     noticeConfig();
     const config = deps.config();
     const hop: HopRef =
@@ -215,7 +244,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
         ex.fail(new ProxyError('WEFT_ERR_HTTP_BAD_REQUEST', 'CONNECT is not supported over HTTP/2', hop));
         return;
       }
-      if (role.direction === 'inbound') inbound(ex, config);
+      if (role.direction === 'inbound') inbound(ex, config, peer);
       else outbound(ex, config, role);
     } catch (err) {
       ex.fail(err);
@@ -236,9 +265,11 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       },
     });
     server.on('session', (session: ServerHttp2Session) => {
+      // Node makes the session within the 'connection' emit below: `accepting` is its peer.
+      const peer = accepting;
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
-      session.on('stream', (stream: ServerHttp2Stream, h: IncomingHttpHeaders, f: number) => onStream(stream, h, f, role));
+      session.on('stream', (stream: ServerHttp2Stream, h: IncomingHttpHeaders, f: number) => onStream(stream, h, f, role, peer));
       // An idle connection is closed gracefully: streams still open (a quiet gRPC stream) run on.
       session.setTimeout(limits.idleTimeoutMs, () => session.close());
       if (draining) session.close();
@@ -248,9 +279,16 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     return server;
   };
 
-  const handler = (socket: Socket, role: Http2Role): void => {
+  /** The peer of the connection being handed to a server, read by its 'session' listener. */
+  let accepting: PeerIdentity | undefined;
+  const handler = (socket: Socket, role: Http2Role, peer?: PeerIdentity): void => {
     markHandshakeDone(socket);
-    serverFor(role, deps.config().snapshot.limits).emit('connection', socket);
+    accepting = peer;
+    try {
+      serverFor(role, deps.config().snapshot.limits).emit('connection', socket);
+    } finally {
+      accepting = undefined;
+    }
   };
 
   const drain = async (): Promise<void> => {
@@ -290,7 +328,7 @@ const markHandshakeDone = (socket: Socket): void => {
 };
 
 /** Opens the upstream stream for an exchange on `session`. Throws if the session cannot take it. */
-const request = (session: ClientHttp2Session, ex: H2Exchange): ClientHttp2Stream =>
-  session.request(forwardRequestHeaders(ex.headers), { endStream: !ex.hasBody, waitForTrailers: ex.hasBody });
+const request = (session: ClientHttp2Session, ex: H2Exchange, headers: OutgoingHttpHeaders | undefined): ClientHttp2Stream =>
+  session.request(headers === undefined ? forwardRequestHeaders(ex.headers) : { ...headers }, { endStream: !ex.hasBody, waitForTrailers: ex.hasBody });
 
 const noop = (): void => {};

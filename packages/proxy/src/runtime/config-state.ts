@@ -1,9 +1,9 @@
 import { snapshotVersion, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
-import { endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
+import { connectKey, endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import { Http1Pool } from '../http1/upstream.js';
 import type { ConnectTarget } from '../transport/connect.js';
-import { loadTlsMaterial, type TlsMaterial } from '../transport/tls-config.js';
+import { loadTlsMaterial, type TlsMaterial, type WorkloadCertificate } from '../transport/tls-config.js';
 
 /**
  * Everything compiled from one snapshot that the request path reads. It is built whole,
@@ -19,15 +19,21 @@ export class ConfigState {
   readonly #appTarget: ConnectTarget | undefined;
   #appPool: Http1Pool | undefined;
 
-  constructor(snapshot: ProxySnapshot, bootstrap: ProxyBootstrap, previous: ConfigState | undefined) {
+  /** The workload certificate this state's TLS material was made with. */
+  readonly workload: WorkloadCertificate | undefined;
+
+  constructor(snapshot: ProxySnapshot, bootstrap: ProxyBootstrap, previous: ConfigState | undefined, workload?: WorkloadCertificate) {
     this.snapshot = snapshot;
     this.version = snapshotVersion(snapshot);
     this.table = new RoutingTable(snapshot, bootstrap.namespace);
-    this.tls = loadTlsMaterial(snapshot.transport);
+    this.workload = workload;
+    this.tls = loadTlsMaterial(snapshot.transport, workload);
     // Pools survive a swap when the endpoint and the TLS material are unchanged, so that a
-    // route change does not cost every connection.
+    // route change does not cost every connection. A renewed certificate makes new pools:
+    // the old ones finish their requests and close, so nothing in flight fails.
     const sameTransport =
       previous !== undefined &&
+      previous.workload === workload &&
       JSON.stringify(previous.snapshot.transport) === JSON.stringify(snapshot.transport) &&
       JSON.stringify(previous.snapshot.limits) === JSON.stringify(snapshot.limits);
     this.#pools = sameTransport ? previous.#pools : new Map();
@@ -45,23 +51,24 @@ export class ConfigState {
 
   /** The pool for an endpoint of another proxy. */
   poolFor(endpoint: EndpointRef): Http1Pool {
-    let pool = this.#pools.get(endpoint.key);
+    const key = connectKey(endpoint.key, endpoint.identity);
+    let pool = this.#pools.get(key);
     if (pool === undefined) {
       const tls = this.tls;
       pool = new Http1Pool(
         {
-          key: endpoint.key,
+          key,
           host: endpoint.address,
           port: endpoint.port,
           connectTimeoutMs: this.snapshot.limits.connectTimeoutMs,
-          ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer } }),
+          ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer(endpoint.identity) } }),
         },
         {
           maxConnections: this.snapshot.limits.maxConnectionsPerEndpoint,
           maxPending: this.snapshot.limits.maxPendingRequestsPerEndpoint,
         },
       );
-      this.#pools.set(endpoint.key, pool);
+      this.#pools.set(key, pool);
     }
     return pool;
   }
@@ -91,7 +98,7 @@ export class ConfigState {
   #liveEndpointKeys(): Set<string> {
     const keys = new Set<string>();
     for (const list of Object.values(this.snapshot.endpoints)) {
-      for (const e of list) keys.add(endpointKey(e.address, e.port));
+      for (const e of list) keys.add(connectKey(endpointKey(e.address, e.port), e.identity));
     }
     return keys;
   }

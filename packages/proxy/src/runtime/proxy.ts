@@ -1,17 +1,23 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { Server as TlsServer, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { serviceKey, type AppProtocol, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
 import type { Logger } from '@weft/core';
+import type { AuthzDecision } from '../authz/evaluator.js';
+import { InboundAuthz } from '../authz/inbound-guard.js';
+import { peerIdentityOf } from '../authz/peer-identity.js';
 import type { HopRef } from '../errors/proxy-error.js';
+import { errorResponse } from '../errors/rescue.js';
 import { Downstream, type Exchange } from '../http1/downstream.js';
 import { http1Handler, type Http1Route } from '../http1/handler.js';
 import { createHttp2Handler, type Http2Handler } from '../http2/handler.js';
 import { resolveOutbound } from '../outbound/resolve.js';
 import type { FinishedRequest } from '../telemetry/finished-request.js';
+import { connectKey } from '../routing/endpoint-picker.js';
 import { forwardTcp, TCP_ALPN } from '../tcp/forward.js';
 import { detectProtocol } from '../transport/detect.js';
 import { ConfigState } from './config-state.js';
+import type { TlsMaterial, WorkloadCertificate } from '../transport/tls-config.js';
 
 /** Where a listener sends what it accepts. */
 interface ListenerRole {
@@ -28,6 +34,10 @@ interface ListenerRole {
 export interface ProxyHooks {
   /** A request finished (HTTP/1.1 exchange or HTTP/2 stream). */
   onExchangeEnd?: (ex: FinishedRequest, direction: 'inbound' | 'outbound') => void;
+  /** A plaintext connection was refused on a STRICT mesh port. */
+  onPlaintextRefused?: () => void;
+  /** An inbound request was denied by authorization (it is also counted as a finished exchange). */
+  onAuthzDenied?: (decision: AuthzDecision) => void;
 }
 
 /** The ports a running proxy listens on. */
@@ -63,19 +73,29 @@ export class Proxy {
   #ports: ProxyPorts = { inbound: undefined, upstreams: {}, httpProxy: undefined };
   #sweeper: NodeJS.Timeout | undefined;
   #draining = false;
+  #workload: WorkloadCertificate | undefined;
+  readonly #acceptors = new WeakMap<TlsMaterial, TlsServer>();
   readonly #h2: Http2Handler;
   readonly #self: string;
+  readonly #authz: InboundAuthz;
 
-  private constructor(bootstrap: ProxyBootstrap, snapshot: ProxySnapshot, logger: Logger, hooks: ProxyHooks) {
+  private constructor(bootstrap: ProxyBootstrap, snapshot: ProxySnapshot, logger: Logger, hooks: ProxyHooks, workload: WorkloadCertificate | undefined) {
     this.bootstrap = bootstrap;
     this.#logger = logger;
     this.#hooks = hooks;
     this.#self = serviceKey(bootstrap.service, bootstrap.namespace);
-    this.#config = new ConfigState(snapshot, bootstrap, undefined);
+    this.#workload = workload;
+    this.#config = new ConfigState(snapshot, bootstrap, undefined, workload);
+    this.#authz = new InboundAuthz({
+      proxy: this.#self,
+      logger: logger.child({ component: 'authz' }),
+      ...(hooks.onAuthzDenied === undefined ? {} : { onDenied: hooks.onAuthzDenied }),
+    });
     this.#h2 = createHttp2Handler({
       proxy: this.#self,
       bootstrap,
       config: () => this.#config,
+      authz: this.#authz,
       ...(hooks.onExchangeEnd === undefined ? {} : { onStreamEnd: hooks.onExchangeEnd }),
     });
   }
@@ -86,8 +106,9 @@ export class Proxy {
     snapshot: ProxySnapshot,
     logger: Logger,
     hooks: ProxyHooks = {},
+    workload?: WorkloadCertificate,
   ): Promise<Proxy> {
-    const proxy = new Proxy(bootstrap, snapshot, logger, hooks);
+    const proxy = new Proxy(bootstrap, snapshot, logger, hooks, workload);
     try {
       await proxy.#listenAll();
     } catch (err) {
@@ -115,10 +136,19 @@ export class Proxy {
   /** Swaps in a new snapshot; throws (keeping the current config) if it cannot be loaded. */
   apply(snapshot: ProxySnapshot): void {
     const previous = this.#config;
-    const next = new ConfigState(snapshot, this.bootstrap, previous);
+    const next = new ConfigState(snapshot, this.bootstrap, previous, this.#workload);
     this.#config = next;
     previous.retire(next);
     this.#logger.info({ version: next.version }, 'config applied');
+  }
+
+  /**
+   * Swaps in a renewed workload certificate: new connections present it; connections open
+   * now keep theirs until they close (their requests are not disturbed).
+   */
+  setWorkloadCertificate(workload: WorkloadCertificate): void {
+    this.#workload = workload;
+    this.apply(this.#config.snapshot);
   }
 
   async #listenAll(): Promise<void> {
@@ -150,6 +180,7 @@ export class Proxy {
       ...(fixedService === undefined ? {} : { fixedService }),
       config: () => this.#config,
       responseTimeoutMs: () => this.#config.snapshot.limits.responseTimeoutMs,
+      ...(direction === 'inbound' ? { authz: this.#authz } : {}),
     };
     return {
       name,
@@ -189,24 +220,61 @@ export class Proxy {
           socket.destroy();
           return;
         }
-        const secure = new TLSSocket(socket, {
-          isServer: true,
-          secureContext: tls.server,
-          requestCert: true,
-          rejectUnauthorized: true,
-          ALPNProtocols: ['h2', 'http/1.1', TCP_ALPN],
-        });
-        secure.on('error', () => secure.destroy());
-        secure.once('secure', () => {
-          const alpn = secure.alpnProtocol;
-          if (appProtocol === 'tcp' || alpn === TCP_ALPN) this.#forwardToApp(secure);
-          else this.#serveHttp(secure, alpn === 'h2' ? 'http2' : 'http1', role);
-        });
+        this.#acceptorFor(tls, role).emit('connection', socket);
+        return;
+      }
+      if (this.#config.tls !== undefined && this.#config.snapshot.transport.mtlsMode === 'STRICT') {
+        this.#refusePlaintext(socket, kind, role);
         return;
       }
       if (appProtocol === 'tcp') this.#forwardToApp(socket);
       else this.#serveHttp(socket, kind, role);
     });
+  }
+
+  /**
+   * Plaintext on a STRICT mesh port: a plaintext HTTP/1.1 client is told why in one 403
+   * (read by no one else: the request is never parsed, let alone forwarded); anything else
+   * is closed. Counted, and logged at debug (a scanner must not flood the log).
+   */
+  #refusePlaintext(socket: Socket, kind: 'http1' | 'http2', role: ListenerRole): void {
+    this.#hooks.onPlaintextRefused?.();
+    this.#logger.debug({ remote: socket.remoteAddress, kind }, 'plaintext refused on the mesh port (mTLS STRICT)');
+    if (kind !== 'http1') {
+      socket.destroy();
+      return;
+    }
+    const r = errorResponse('WEFT_ERR_PEER_MTLS_REQUIRED', 'this mesh port accepts only mutual TLS (Mesh mtls.mode STRICT)', role.hop);
+    socket.end(
+      `HTTP/1.1 ${r.status} Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\nx-weft-error: ${r.header}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
+    );
+  }
+
+  /**
+   * The TLS server (never listening) that takes the inbound mesh connections of one TLS
+   * material: tls.Server enforces `rejectUnauthorized` (a TLSSocket made by hand would not:
+   * a client certificate that fails verification would get through). Connections are fed
+   * to it after protocol detection; one is made per material, so a renewal or a new trust
+   * bundle applies to new connections while open ones keep theirs.
+   */
+  #acceptorFor(tls: TlsMaterial, role: ListenerRole): TlsServer {
+    let server = this.#acceptors.get(tls);
+    if (server === undefined) {
+      const appProtocol = this.bootstrap.appProtocol;
+      server = new TlsServer({ ...tls.serverOptions, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2', 'http/1.1', TCP_ALPN] });
+      server.on('secureConnection', (secure: TLSSocket) => {
+        secure.on('error', () => secure.destroy());
+        const alpn = secure.alpnProtocol;
+        if (appProtocol === 'tcp' || alpn === TCP_ALPN) this.#forwardToApp(secure);
+        else this.#serveHttp(secure, alpn === 'h2' ? 'http2' : 'http1', role);
+      });
+      server.on('tlsClientError', (err: Error, secure: TLSSocket) => {
+        this.#logger.info({ remote: secure.remoteAddress, reason: err.message }, 'mesh connection refused in the TLS handshake');
+        secure.destroy();
+      });
+      this.#acceptors.set(tls, server);
+    }
+    return server;
   }
 
   #acceptOutbound(socket: Socket, role: ListenerRole): void {
@@ -222,8 +290,10 @@ export class Proxy {
   }
 
   #serveHttp(socket: Socket, kind: 'http1' | 'http2', role: ListenerRole): void {
+    // Who called, from the mTLS certificate, once per connection: inbound authorization reads it.
+    const peer = role.direction === 'inbound' && socket instanceof TLSSocket ? peerIdentityOf(socket) : undefined;
     if (kind === 'http2') {
-      this.#h2(socket, { direction: role.direction, ...(role.fixedService === undefined ? {} : { fixedService: role.fixedService }) });
+      this.#h2(socket, { direction: role.direction, ...(role.fixedService === undefined ? {} : { fixedService: role.fixedService }) }, peer);
       return;
     }
     const limits = this.#config.snapshot.limits;
@@ -235,6 +305,7 @@ export class Proxy {
         maxBodyBytes: limits.maxRequestBodyBytes,
         handle: role.http1,
         hop: role.hop,
+        ...(peer === undefined ? {} : { peer }),
         ...(onEnd === undefined ? {} : { onExchangeEnd: (ex: Exchange) => onEnd(ex, role.direction) }),
       },
       (c) => this.#downstreams.delete(c),
@@ -271,11 +342,11 @@ export class Proxy {
     forwardTcp(
       socket,
       {
-        key: resolved.endpoint.key,
+        key: connectKey(resolved.endpoint.key, resolved.endpoint.identity),
         host: resolved.endpoint.address,
         port: resolved.endpoint.port,
         connectTimeoutMs: config.snapshot.limits.connectTimeoutMs,
-        ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer } }),
+        ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer(resolved.endpoint.identity) } }),
       },
       (err) => this.#logger.warn({ err: err.message, ...resolved.hop }, 'tcp connect failed (UF)'),
     );

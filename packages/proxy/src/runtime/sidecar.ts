@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import { WeftError, type Logger } from '@weft/core';
 import { startAdminServer, type AdminConfigView, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
+import type { AuthzDecision } from '../authz/evaluator.js';
 import { FileSnapshotSource } from '../config/file-snapshot-source.js';
 import { ControlPlaneSource, type ControlPlaneView, type StreamClientTuning } from '../control/control-plane-source.js';
 import { resolveInboundPort } from '../control/inbound-port.js';
@@ -12,7 +13,10 @@ import type { LogicalService } from '../routing/routing-table.js';
 import { createProxyMetrics, type HttpRequestLabels, type ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { MetricsRegistry } from '../telemetry/registry.js';
 import { ConfigState } from './config-state.js';
-import { Proxy } from './proxy.js';
+import { Proxy, type ProxyHooks } from './proxy.js';
+import { controlPlaneTls } from '../identity/control-plane-tls.js';
+import { IdentityCache } from '../identity/identity-cache.js';
+import { WorkloadIdentity } from '../identity/workload-identity.js';
 
 /** A running sidecar: the data plane, its admin port, its config source and telemetry. */
 export interface Sidecar {
@@ -41,8 +45,13 @@ export interface SidecarControlPlaneOptions {
   readonly workload?: string;
   /** Directory of the snapshot cache, `<cacheDir>/<workload>.json`; without it nothing is cached. */
   readonly cacheDir?: string;
-  /** Join token sent in the hello. */
+  /**
+   * Join token: authenticates the first certificate issuance and pins the control plane's
+   * CA. Needed unless `insecure` (or a cached, still valid certificate).
+   */
   readonly token?: string;
+  /** Plaintext config stream and no workload certificate (a control plane started with `security: false`). */
+  readonly insecure?: boolean;
   /** Stream client timings (tests shorten them). */
   readonly tuning?: StreamClientTuning;
 }
@@ -93,6 +102,14 @@ const exchangeRecorder = (metrics: ProxyMetrics): ((ex: FinishedRequest, directi
     metrics.recordHttp(labels, ex.status, ex.flag, ex.grpcStatus, performance.now() - ex.startedAt, ex.requestBytes, ex.responseBytes);
   };
 };
+
+/** What the data plane reports to telemetry: finished requests and authorization denials. */
+const proxyHooks = (metrics: ProxyMetrics): ProxyHooks => ({
+  onExchangeEnd: exchangeRecorder(metrics),
+  onPlaintextRefused: () => metrics.plaintextRefused(),
+  onAuthzDenied: (d: AuthzDecision) =>
+    metrics.authzDenied(d.policy, d.basis === 'deny-policy' ? 'deny_policy' : d.basis === 'no-allow-match' ? 'no_allow_match' : 'mesh_default'),
+});
 
 /** `/config` of a sidecar on the config stream: also the stream's state and the last NACK. */
 export interface StreamConfigView extends AdminConfigView {
@@ -146,9 +163,7 @@ const startFileSidecar = async (options: SidecarOptions, configFile: string): Pr
   const source = new FileSnapshotSource(configFile);
   const first = await source.load();
   const { registry, metrics } = newTelemetry(bootstrap);
-  const proxy = await Proxy.start(bootstrap, first, logger.child({ component: 'proxy' }), {
-    onExchangeEnd: exchangeRecorder(metrics),
-  });
+  const proxy = await Proxy.start(bootstrap, first, logger.child({ component: 'proxy' }), proxyHooks(metrics));
   metrics.configApplied(first.routesVersion, first.endpointsVersion);
   let lastRejection: ConfigRejection | undefined;
   const reject = (err: WeftError, snapshot?: ProxySnapshot): void => {
@@ -230,9 +245,9 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
       if (proxy !== undefined) proxy.apply(snapshot);
       else {
         // Check the snapshot alone first, so that an unusable one is a NACK and not a failed start.
-        void new ConfigState(snapshot, bootstrap, undefined);
+        void new ConfigState(snapshot, bootstrap, undefined, identity?.current);
         try {
-          proxy = await Proxy.start(bootstrap, snapshot, logger.child({ component: 'proxy' }), { onExchangeEnd: exchangeRecorder(metrics) });
+          proxy = await Proxy.start(bootstrap, snapshot, logger.child({ component: 'proxy' }), proxyHooks(metrics), identity?.current);
         } catch (err) {
           settle?.reject(err);
           throw err;
@@ -248,8 +263,33 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
       throw err;
     }
     lastRejection = undefined;
+    const tls = snapshot.transport.tls;
+    if (tls.mode === 'workload') identity?.trustBundleChanged(tls.trustBundle, tls.signerHash);
     metrics.configApplied(snapshot.routesVersion, snapshot.endpointsVersion);
     options.onConfigChange?.();
+  };
+  const identityCache = cp.insecure === true || cp.cacheDir === undefined ? undefined : new IdentityCache(join(cp.cacheDir, `${workload}.identity.json`));
+  const previousIdentity = await identityCache?.read();
+  const identity =
+    cp.insecure === true
+      ? undefined
+      : new WorkloadIdentity({
+          address: cp.address,
+          service: bootstrap.service,
+          namespace: bootstrap.namespace,
+          ...(cp.token === undefined ? {} : { token: cp.token }),
+          ...(previousIdentity === undefined ? {} : { previous: previousIdentity }),
+          logger: logger.child({ component: 'identity' }),
+          onCertificate: (cert) => {
+            metrics.certificateIssued(cert.notAfter);
+            proxy?.setWorkloadCertificate(cert);
+            identityCache?.write(cert).catch((err: unknown) => logger.warn({ err: (err as Error).message, file: identityCache.path }, 'caching the workload certificate failed'));
+          },
+        });
+  const streamTls = identity === undefined ? cp.tuning?.tls : () => {
+    const cert = identity.current;
+    if (cert === undefined) throw new WeftError('WEFT_ERR_IDENTITY_ISSUANCE', 'no workload certificate to connect to the control plane with', {});
+    return controlPlaneTls(identity.trustBundle ?? cert.trustBundle, cert.trustDomain, cert);
   };
   const source = new ControlPlaneSource({
     address: cp.address,
@@ -258,7 +298,7 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
     advertiseAddress: address,
     ...(cp.cacheDir === undefined ? {} : { cacheFile: join(cp.cacheDir, `${workload}.json`) }),
     ...(cp.token === undefined ? {} : { token: cp.token }),
-    ...(cp.tuning === undefined ? {} : { client: cp.tuning }),
+    client: { ...cp.tuning, ...(streamTls === undefined ? {} : { tls: streamTls }) },
     logger,
     load,
   });
@@ -277,9 +317,15 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
   logger.info({ controlPlane: cp.address, workload, port: bootstrap.port }, 'waiting for the first snapshot');
   let running: Proxy;
   try {
+    if (identity !== undefined) {
+      const stopIdentity = (): void => identity.stop();
+      options.signal?.addEventListener('abort', stopIdentity, { once: true });
+      await Promise.race([identity.start(), started.then(() => undefined)]);
+    }
     await source.start();
     running = await started;
   } catch (err) {
+    identity?.stop();
     await source.close();
     await proxy?.close();
     await admin?.close();
@@ -298,6 +344,7 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
     controlPlane: source,
     reload: () => Promise.resolve(),
     stop: async () => {
+      identity?.stop();
       await source.close();
       await running.drain(bootstrap.drainTimeoutMs);
       await admin?.close();

@@ -1,3 +1,4 @@
+import { registerMirrorMetrics } from '../filters/mirror-metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import type { CounterChild, GaugeChild, HistogramChild, MetricsRegistry } from './registry.js';
 
@@ -82,6 +83,9 @@ export interface PeerWorkload {
   readonly canonicalRevision?: string;
   readonly cluster?: string;
 }
+
+/** Why an inbound request was denied: a DENY policy, ALLOW policies none of which matched, or the mesh default DENY. */
+export type AuthzDeniedReason = 'deny_policy' | 'no_allow_match' | 'mesh_default';
 
 /** Protocols as Istio's `request_protocol` spells them. */
 export type RequestProtocol = 'http' | 'grpc' | 'tcp';
@@ -192,6 +196,9 @@ export class ProxyMetrics {
   readonly #newTcp: (labels: TrafficLabels, flags: string) => TcpSeries;
   readonly #configApplied: (routesVersion: string, endpointsVersion: string) => void;
   readonly #rejections: CounterChild;
+  readonly #certificateExpiry: GaugeChild;
+  readonly #plaintextRefused: CounterChild;
+  readonly #authzDenied: (policy: string, reason: AuthzDeniedReason) => CounterChild;
   readonly #process: { stop(): void };
 
   constructor(registry: MetricsRegistry, identity: ProxyIdentity) {
@@ -262,9 +269,28 @@ export class ProxyMetrics {
     this.#rejections = registry
       .counter('weft_proxy_config_rejections_total', 'Configurations rejected as invalid; the last good one stays in effect.')
       .labels();
+    const authzDenied = registry.counter(
+      'weft_proxy_authz_denied_total',
+      'Inbound requests denied by authorization, by deciding policy (`none` when no policy matched) and reason.',
+      ['policy', 'reason'],
+    );
+    const deniedSeries = new Map<string, CounterChild>();
+    this.#authzDenied = (policy, reason) => {
+      const key = `${policy}|${reason}`;
+      let child = deniedSeries.get(key);
+      if (child === undefined) deniedSeries.set(key, (child = authzDenied.labels({ policy, reason })));
+      return child;
+    };
+    this.#certificateExpiry = registry
+      .gauge('weft_proxy_certificate_expiration_timestamp_seconds', "When the proxy's workload certificate expires, as a unix time in seconds (renewed at half its lifetime).")
+      .labels();
+    this.#plaintextRefused = registry
+      .counter('weft_proxy_inbound_plaintext_refused_total', 'Plaintext connections refused on the inbound mesh port because the mesh runs mTLS STRICT.')
+      .labels();
     this.connectionsActive = registry.gauge('weft_proxy_connections_active', 'Connections open on the proxy.').labels();
     this.requestsActive = registry.gauge('weft_proxy_requests_active', 'Requests in flight through the proxy.').labels();
 
+    registerMirrorMetrics(registry);
     this.#process = registerProcessMetrics(registry);
   }
 
@@ -340,6 +366,24 @@ export class ProxyMetrics {
   /** Sets `weft_proxy_config_info` to the versions now in effect (and only those). */
   configApplied(routesVersion: string, endpointsVersion: string): void {
     this.#configApplied(routesVersion, endpointsVersion);
+  }
+
+  /**
+   * Counts an inbound request denied by authorization: `policy` is the deciding DENY policy
+   * (`<namespace>/<name>`), or undefined when no policy matched (`reason` says why).
+   */
+  authzDenied(policy: string | undefined, reason: AuthzDeniedReason): void {
+    this.#authzDenied(policy ?? 'none', reason).inc();
+  }
+
+  /** Counts a plaintext connection refused on a STRICT mesh port. */
+  plaintextRefused(): void {
+    this.#plaintextRefused.inc();
+  }
+
+  /** Records the expiry of the workload certificate now in use. */
+  certificateIssued(notAfter: Date): void {
+    this.#certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
   }
 
   /** Counts a configuration rejected as invalid. */

@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Transport } from '@weft/api/data-plane';
-import { WeftError } from '@weft/core';
+import { spiffeIdOf, WeftError } from '@weft/core';
 
 /** The TLS material of one snapshot, loaded once when the snapshot is applied. */
 export interface TlsMaterial {
   /** Context for accepting TLS on the mesh port. */
   readonly server: SecureContext;
+  /** The same, as options for a `tls.Server` (which builds its context from them). */
+  readonly serverOptions: SecureContextOptions;
   /** Context for dialling other proxies. */
   readonly client: SecureContext;
-  readonly verifyPeer: (socket: TLSSocket) => Error | undefined;
+  /**
+   * The check a dialled peer must pass after the handshake: its chain was accepted, and
+   * when `identity` is set, its certificate's SPIFFE ID is exactly that one.
+   */
+  readonly verifyPeer: (identity: string | undefined) => (socket: TLSSocket) => Error | undefined;
 }
 
 const read = (file: string, field: string): Buffer => {
@@ -67,10 +73,25 @@ export const loadTlsMaterial = (transport: Transport, workload?: WorkloadCertifi
   } catch (err) {
     throw new WeftError('WEFT_ERR_CONFIG_INVALID', `transport.tls: ${(err as Error).message}`, { field: 'transport.tls' });
   }
+  const chainOnly = (socket: TLSSocket): Error | undefined =>
+    socket.authorized ? undefined : new Error(`peer certificate refused: ${String(socket.authorizationError)}`);
   return {
     server,
+    serverOptions: { ...options, sessionIdContext: 'weft-mesh' },
     client,
-    verifyPeer: (socket) =>
-      socket.authorized ? undefined : new Error(`peer certificate refused: ${String(socket.authorizationError)}`),
+    verifyPeer: (identity) =>
+      identity === undefined
+        ? chainOnly
+        : (socket) => {
+            const refused = chainOnly(socket);
+            if (refused !== undefined) return refused;
+            // A resumed session carries no certificate: the session was made (and verified)
+            // with a peer of this identity, since tickets are kept per endpoint and identity.
+            if (socket.isSessionReused()) return undefined;
+            const presented = spiffeIdOf(socket.getPeerX509Certificate());
+            return presented === identity
+              ? undefined
+              : new Error(`peer identity refused: expected ${identity}, the certificate names ${presented ?? 'no SPIFFE ID'}`);
+          },
   };
 };
