@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   WEFT_ERR_CA_SPIFFE_ID_INVALID: { status: 400, flag: '-', summary: 'a SPIFFE ID is not spiffe://<trust domain>/ns/<namespace>/sa/<service account> of this mesh' },
   WEFT_ERR_CA_EXPIRED: { status: 503, flag: '-', summary: 'the signing CA certificate is expired or not yet valid' },
   WEFT_ERR_CA_ROTATION_ORDER: { status: 409, flag: '-', summary: 'a root rotation step was asked for out of order' },
+  WEFT_ERR_CA_ROTATION_WAIT: { status: 504, flag: '-', summary: 'weft ca rotate gave up waiting for proxies to take a rotation step' },
   WEFT_ERR_CA_ROTATION_UNSUPPORTED: { status: 409, flag: '-', summary: 'a plug-in CA is rotated by replacing its files, not by weft ca rotate' },
   WEFT_ERR_TOKEN_INVALID: { status: 401, flag: '-', summary: 'a join token is malformed, tampered with, or unknown to this control plane' },
   WEFT_ERR_TOKEN_EXPIRED: { status: 401, flag: '-', summary: 'a join token has expired' },

@@ -15,6 +15,19 @@ export const CONFIG_STREAM_PATH = '/weft.v1.ConfigStream/Stream';
 /** Most bytes of one message on the stream, either way. */
 export const MAX_STREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The workload certificate a proxy serves with now: which root it chains to and when it
+ * expires. Sent in the hello and again after every renewal, so that `weft check` and a root
+ * rotation can tell which proxies still hold a certificate of the old root.
+ */
+export const CertificateReportSchema = z.strictObject({
+  spiffeId: z.string().startsWith('spiffe://').max(2048),
+  /** `sha256:<hex>` public-key hash of the root the certificate chains to ('' when it chains to no root of the bundle). */
+  signerHash: z.string().max(80),
+  notAfter: z.iso.datetime(),
+});
+export type CertificateReport = z.infer<typeof CertificateReportSchema>;
+
 /** The proxy's first message: the workload it serves and where other proxies reach it. */
 export const HelloSchema = z.strictObject({
   type: z.literal('hello'),
@@ -36,8 +49,10 @@ export const HelloSchema = z.strictObject({
   allServices: z.boolean().default(false),
   /** The last version this proxy applied (from its cache), so an unchanged config costs nothing. */
   lastVersion: z.string().optional(),
-  /** Join token for the first connection (the security issue makes it mandatory). */
+  /** Unused: a proxy authenticates with its workload certificate (see identity.ts). */
   token: z.string().optional(),
+  /** The workload certificate the proxy serves with, when it has one. */
+  certificate: CertificateReportSchema.optional(),
   proxyVersion: z.string().default('0.1.0'),
 });
 export type Hello = z.infer<typeof HelloSchema>;
@@ -50,8 +65,11 @@ export const NackSchema = z.strictObject({
   error: z.string().max(4096),
 });
 
+/** The proxy renewed its workload certificate. */
+export const CertificateMessageSchema = z.strictObject({ type: z.literal('certificate'), certificate: CertificateReportSchema });
+
 /** Every message a proxy sends. */
-export const ProxyMessageSchema = z.discriminatedUnion('type', [HelloSchema, AckSchema, NackSchema]);
+export const ProxyMessageSchema = z.discriminatedUnion('type', [HelloSchema, AckSchema, NackSchema, CertificateMessageSchema]);
 export type ProxyMessage = z.infer<typeof ProxyMessageSchema>;
 
 /** A snapshot pushed to a proxy; `version` is `routesVersion/endpointsVersion`. */

@@ -182,9 +182,11 @@ describe('weft token / weft ca', () => {
     assert.match(retire.stdout, /^rotation: idle\n {2}root sha256:[0-9a-f]{64} \(signing\), until .*\n$/);
     assert.notEqual(ca.caHash, first);
 
-    const noStep = await weft(['ca', 'rotate']);
-    assert.equal(noStep.code, 2);
-    assert.match(noStep.stderr, /--step/);
+    // Without --step, the whole rotation (tested against proxies in packages/proxy/test/mesh-identity.test.ts);
+    // its wait must be a positive number of ms.
+    const badWait = await weft(['ca', 'rotate', '--wait', 'soon']);
+    assert.equal(badWait.code, 1);
+    assert.match(badWait.stderr, /--wait soon: must be a positive number of ms/);
     const badStep = await weft(['ca', 'rotate', '--step', 'everything']);
     assert.equal(badStep.code, 2);
     assert.match(badStep.stderr, /introduce, activate, retire/);

@@ -146,11 +146,12 @@ const call = async (port: number, path: string, init: RequestInit = {}): Promise
 };
 
 /** The value of the first metric line that starts with `name{` and holds every label given. */
+/** The sum of the samples of `name` whose labels include `labels` (series are split by caller, for one). */
 const metric = (text: string, name: string, labels: Record<string, string>): number | undefined => {
-  const line = text
+  const lines = text
     .split('\n')
-    .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 };
 
 describe('authorization in the proxy', { timeout: 90_000 }, () => {

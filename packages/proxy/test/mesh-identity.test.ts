@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { stat, readFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -80,8 +80,26 @@ test('proxies join with tokens and talk mTLS; a STRICT mesh port refuses plainte
   const expiry = Number(/^weft_proxy_certificate_expiration_timestamp_seconds (\d+)$/m.exec(metrics)?.[1] ?? 0);
   assert.ok(expiry > Date.now() / 1000 + 3600, 'the certificate expiry is exported, about a day ahead');
 
-  // Traffic still flows after all that.
-  assert.deepEqual(await get(port), { status: 200, servedBy: 'app' });
+  // The destination side labels mesh traffic with the caller's identity and mutual_tls.
+  assert.match(metrics, /istio_requests_total\{reporter="destination",[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/web"[^}]*connection_security_policy="mutual_tls"[^}]*response_code="200"/);
+
+  // PERMISSIVE (for migration): plaintext is served too, and metrics say which it was.
+  const admin = (await readFile(join(dir.join('cp'), 'admin-token'), 'utf8')).trim();
+  const mesh = { apiVersion: 'weft.dev/v1alpha1', kind: 'Mesh', metadata: { name: 'default' }, spec: { mtls: { mode: 'PERMISSIVE' } } };
+  const applied = await fetch(`http://127.0.0.1:${cp.ports.api}/api/v1/apply`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify([mesh]),
+  });
+  assert.equal(applied.status, 200, await applied.text());
+  // (fetch, not curl: the app runs in this process, and a synchronous curl would block it.)
+  await eventually('plaintext served in PERMISSIVE mode', async () => {
+    const r = await get(inbound);
+    return 'status' in r && r.status === 200 && r.servedBy === 'app';
+  });
+  assert.deepEqual(await get(port), { status: 200, servedBy: 'app' }, 'mTLS still works');
+  const permissive = await (await fetch(`http://127.0.0.1:${echo.ports.admin}/metrics`)).text();
+  assert.match(permissive, /istio_requests_total\{reporter="destination",[^}]*connection_security_policy="none"[^}]*response_code="200"/);
 });
 
 test('join tokens for another service, tampered, revoked or replayed are refused, and the proxy says why', async (t) => {
@@ -149,4 +167,56 @@ test('the config stream serves a proxy only the config of the identity its certi
   const asEcho = { key: echoId.keyPem, cert: echoId.chainPem };
   assert.match(await ask('web', asEcho), /"code":"WEFT_ERR_IDENTITY_REFUSED".*spiffe:\/\/cluster\.local\/ns\/default\/sa\/echo/);
   assert.match(await ask('echo', asEcho), /"type":"snapshot"/);
+});
+
+test('weft ca rotate under traffic: every proxy trusts the new root, renews with it, the old root is retired; no request fails', async (t) => {
+  const dir = await createTmpDir({ prefix: 'mesh-rotate', t });
+  const app = await startHttp1Echo({ name: 'app' });
+  t.after(app.close);
+  const streamPort = await freePort();
+  const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
+  const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo'), '--workload', 'echo-1'], await cp.token('echo'));
+  const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web'), '--workload', 'web-1'], await cp.token('web'));
+  const port = web.ports.upstreams['echo'] ?? 0;
+  await eventually('traffic through web to echo', async () => {
+    const r = await get(port);
+    return 'status' in r && r.status === 200;
+  });
+  const oldRoot = (await readFile(join(dir.join('cp'), 'ca', 'ca.crt'), 'utf8')).trim();
+
+  // Traffic all along: four callers in a loop, each request counted.
+  const outcomes = new Map<string, number>();
+  let running = true;
+  const caller = async (): Promise<void> => {
+    while (running) {
+      const r = await get(port);
+      const key = 'status' in r ? String(r.status) : r.error;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+  };
+  const callers = Array.from({ length: 4 }, caller);
+  const rotate = startWeft(['ca', 'rotate', '--wait', '60000', '--api', `http://127.0.0.1:${cp.ports.api}`, '--data-dir', dir.join('cp')], { t, env: { WEFT_ADMIN_TOKEN: undefined } });
+  const exit = await rotate.exited;
+  await new Promise((r) => setTimeout(r, 500));
+  running = false;
+  await Promise.all(callers);
+  assert.equal(exit.code, 0, rotate.output());
+  assert.match(rotate.output(), /renewed their certificate with the new root: all 2 connected proxies/);
+  assert.deepEqual([...outcomes.keys()], ['200'], `every request succeeded: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  assert.ok((outcomes.get('200') ?? 0) > 50, 'traffic flowed during the rotation');
+
+  // One root again, a new one; both proxies hold certificates that chain to it.
+  const newRoot = (await readFile(join(dir.join('cp'), 'ca', 'ca.crt'), 'utf8')).trim();
+  assert.notEqual(newRoot, oldRoot);
+  assert.equal(newRoot.match(/BEGIN CERTIFICATE/g)?.length, 1);
+  for (const [p, file] of [[echo, 'echo-1'], [web, 'web-1']] as const) {
+    const cfg = (await configOf(p)) as unknown as { snapshot: { transport: { tls: { trustBundle: string[] } } } };
+    assert.deepEqual(cfg.snapshot.transport.tls.trustBundle.map((s) => s.trim()), [newRoot]);
+    const cached = JSON.parse(await readFile(join(dir.join(file === 'echo-1' ? 'echo' : 'web'), 'proxy-cache', `${file}.identity.json`), 'utf8')) as { chainPem: string; trustBundle: string[] };
+    const chainFile = dir.join(`${file}.chain.pem`);
+    await writeFile(chainFile, cached.chainPem);
+    const verify = spawnSync('openssl', ['verify', '-CAfile', join(dir.join('cp'), 'ca', 'ca.crt'), chainFile], { encoding: 'utf8' });
+    assert.match(verify.stdout, /OK/, `${file}'s certificate chains to the new root: ${verify.stderr}`);
+  }
+  assert.deepEqual(await get(port), { status: 200, servedBy: 'app' });
 });

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { WeftError } from '@weft/core';
 import { stringify } from 'yaml';
 import { addApiOptions, resolveApiConfig, type ApiFlags } from '../client/api-config.js';
 import { renderTable } from '../client/table.js';
@@ -10,7 +11,8 @@ interface ShowFlags extends ApiFlags {
 }
 
 interface RotateFlags extends ApiFlags {
-  readonly step: 'introduce' | 'activate' | 'retire';
+  readonly step?: 'introduce' | 'activate' | 'retire';
+  readonly wait: string;
 }
 
 /** Expiries closer than this are marked, as `weft check` warns about them. */
@@ -65,10 +67,22 @@ export const registerCaCommand = (program: Command): void => {
   addApiOptions(
     ca
       .command('rotate')
-      .description('rotate a self-managed root, one step at a time: introduce (new root trusted), activate (new root signs), retire (old root untrusted)')
-      .addOption(new Option('--step <step>', 'the step to take').choices(['introduce', 'activate', 'retire']).makeOptionMandatory()),
+      .description(
+        'rotate a self-managed root: introduce (new root trusted), activate (new root signs), retire (old root untrusted), waiting between steps until every connected proxy has the new bundle and then a new certificate; --step takes one step only',
+      )
+      .addOption(new Option('--step <step>', 'take this step only').choices(['introduce', 'activate', 'retire']))
+      .option('--wait <ms>', 'how long to wait for the proxies at each step', '600000'),
   ).action(async (flags: RotateFlags) => {
-    const view = (await caApiRequest(await resolveApiConfig(flags), 'POST', '/api/v1/ca/rotation', { step: flags.step })) as CaView;
+    const config = await resolveApiConfig(flags);
+    if (flags.step === undefined) {
+      const waitMs = Number(flags.wait);
+      if (!Number.isInteger(waitMs) || waitMs <= 0) throw new WeftError('WEFT_ERR_CONFIG_INVALID', `--wait ${flags.wait}: must be a positive number of ms`, { field: '--wait' });
+      const { rotateRoot } = await import('../run/root-rotation.js');
+      const done = await rotateRoot(config, { waitMs, say: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`rotation done: new certificates chain to ${done.caHash}\n`);
+      return;
+    }
+    const view = (await caApiRequest(config, 'POST', '/api/v1/ca/rotation', { step: flags.step })) as CaView;
     process.stdout.write(`rotation: ${view.rotation.phase}\n`);
     for (const r of view.rotation.roots) process.stdout.write(`  root ${r.caHash}${r.signing ? ' (signing)' : ''}, until ${r.notAfter}\n`);
     process.stderr.write(`${NEXT_STEP[view.rotation.phase]}\n`);

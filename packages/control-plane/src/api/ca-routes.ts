@@ -11,6 +11,8 @@ export interface CaRoutesOptions {
   readonly tokens: JoinTokens;
   /** The admin token every one of these routes requires. */
   readonly adminToken: string;
+  /** Resolves once a CA change has been compiled and pushed to the proxies (the answer waits for it). */
+  readonly afterChange?: () => Promise<void>;
 }
 
 const label = z
@@ -78,6 +80,7 @@ export const registerCaRoutes = (root: FastifyInstance, options: CaRoutesOptions
   root.post('/api/v1/ca/rotation', { onRequest }, async (req) => {
     const { step } = parseOr400(RotationBodySchema, bodyObject(req.body), 'body');
     await ca.rotate(step);
+    await options.afterChange?.();
     return { step, ...caView(ca) };
   });
 };

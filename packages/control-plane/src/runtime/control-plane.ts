@@ -190,7 +190,7 @@ export const startControlPlane = async (options: ControlPlaneOptions): Promise<C
       adminToken: token,
       logger: log.child({ component: 'api' }),
       extraRoutes: (root) => {
-        if (security !== undefined) registerCaRoutes(root, { ca: security.ca, tokens: security.tokens, adminToken: token });
+        if (security !== undefined) registerCaRoutes(root, { ca: security.ca, tokens: security.tokens, adminToken: token, afterChange: () => reconciler.idle() });
         // Sync state for `weft check` and `weft proxy-config`.
         root.get('/api/v1/proxies', { onRequest: requireAdminToken(token) }, async () => ({ items: stream.proxies(), workloads: registry.entries() }));
         // The snapshot one connected proxy is being sent: what it runs once `inSync` (its

@@ -1,5 +1,5 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { snapshotVersion, type Hello, type ProxySnapshot } from '@weft/api';
+import { snapshotVersion, type CertificateReport, type Hello, type ProxySnapshot } from '@weft/api';
 import { LineSplitter } from '@weft/core';
 import { encodeLine, parseProxyMessage, snapshotLine } from './messages.js';
 import { StreamError } from './stream-error.js';
@@ -37,6 +37,8 @@ export interface ProxySyncState {
   readonly ackedAt?: string;
   /** The latest version the proxy refused, and why; it keeps serving its last good one. */
   readonly nack?: { readonly version: string; readonly error: string; readonly at: string };
+  /** The workload certificate the proxy last reported (root it chains to, expiry). */
+  readonly certificate?: CertificateReport;
   /** Acknowledged the latest version sent, and nothing is waiting to be sent. */
   readonly inSync: boolean;
   /** Snapshots written to this stream. */
@@ -76,6 +78,7 @@ export class ProxyStream {
   #waitingDrain = false;
   #acked: { version: string; at: string } | undefined;
   #nack: { version: string; error: string; at: string } | undefined;
+  #certificate: CertificateReport | undefined;
   #pushes = 0;
   #coalesced = 0;
 
@@ -173,6 +176,7 @@ export class ProxyStream {
       ...(this.#sentVersion === undefined ? {} : { sentVersion: this.#sentVersion }),
       ...(this.#acked === undefined ? {} : { ackedVersion: this.#acked.version, ackedAt: this.#acked.at }),
       ...(this.#nack === undefined ? {} : { nack: this.#nack }),
+      ...(this.#certificate === undefined ? {} : { certificate: this.#certificate }),
       inSync: this.#pending === undefined && this.#sentVersion !== undefined && this.#acked?.version === this.#sentVersion,
       pushes: this.#pushes,
       coalesced: this.#coalesced,
@@ -185,12 +189,17 @@ export class ProxyStream {
       if (m.type === 'hello') {
         if (this.#hello !== undefined) throw new StreamError('WEFT_ERR_STREAM_UNEXPECTED_MESSAGE', 'a second hello on the same stream');
         this.#hello = m;
+        this.#certificate = m.certificate;
         if (this.#helloTimer !== undefined) clearTimeout(this.#helloTimer);
         this.#state = 'open';
         this.#handlers.hello(this, m);
         return;
       }
       if (this.#hello === undefined) throw new StreamError('WEFT_ERR_STREAM_UNEXPECTED_MESSAGE', `${m.type} before hello: the first message must be a hello`);
+      if (m.type === 'certificate') {
+        this.#certificate = m.certificate;
+        return;
+      }
       if (!this.#sent.includes(m.version)) {
         throw new StreamError('WEFT_ERR_STREAM_UNEXPECTED_MESSAGE', `${m.type} of version ${m.version}, which was not sent on this stream`);
       }

@@ -1,4 +1,4 @@
-import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
+import type { CertificateReport, ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import type { Logger } from '@weft/core';
 import { helloFromBootstrap } from './hello.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -18,7 +18,8 @@ export interface ControlPlaneSourceOptions {
   readonly advertiseAddress: string;
   /** The snapshot cache file; without it nothing is cached. */
   readonly cacheFile?: string;
-  readonly token?: string;
+  /** The workload certificate the proxy serves with now, for the hello. */
+  readonly certificate?: () => CertificateReport | undefined;
   readonly logger: Logger;
   /**
    * Loads a snapshot into the proxy (the first one starts it). Throws when the snapshot
@@ -65,11 +66,16 @@ export class ControlPlaneSource {
           workload: options.workload,
           address: options.advertiseAddress,
           lastVersion: this.#version,
-          token: options.token,
+          certificate: options.certificate?.(),
         }),
       apply: (version, snapshot) => this.#apply(version, snapshot),
       ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
     });
+  }
+
+  /** Reports a renewed workload certificate to the control plane. */
+  certificateRenewed(certificate: CertificateReport): void {
+    this.#client.sendCertificate(certificate);
   }
 
   /** Loads the cache (if usable), then starts the stream. Never throws for an unusable cache. */

@@ -1,4 +1,4 @@
-import type { Hello, ProxyBootstrap } from '@weft/api/data-plane';
+import type { CertificateReport, Hello, ProxyBootstrap } from '@weft/api/data-plane';
 
 /** Who the proxy says it is, beyond its bootstrap. */
 export interface HelloIdentity {
@@ -9,6 +9,8 @@ export interface HelloIdentity {
   /** The version the proxy runs now, if any (from its cache or an earlier stream). */
   readonly lastVersion?: string | undefined;
   readonly token?: string | undefined;
+  /** The workload certificate the proxy serves with now. */
+  readonly certificate?: CertificateReport | undefined;
 }
 
 /** The proxy's version, sent in the hello. */
@@ -33,5 +35,6 @@ export const helloFromBootstrap = (bootstrap: ProxyBootstrap, id: HelloIdentity)
   allServices: bootstrap.httpProxyPort !== undefined,
   ...(id.lastVersion === undefined ? {} : { lastVersion: id.lastVersion }),
   ...(id.token === undefined ? {} : { token: id.token }),
+  ...(id.certificate === undefined ? {} : { certificate: id.certificate }),
   proxyVersion: PROXY_VERSION,
 });

@@ -5,6 +5,7 @@ import {
   MAX_STREAM_MESSAGE_BYTES,
   SnapshotMessageSchema,
   StreamErrorSchema,
+  type CertificateReport,
   type Hello,
   type ProxySnapshot,
 } from '@weft/api/data-plane';
@@ -186,6 +187,12 @@ export class ConfigStreamClient {
     this.#keepalive(conn);
     conn.send(this.#o.hello());
     stream.once('close', () => clearTimeout(connectTimer));
+  }
+
+  /** Tells the control plane about a renewed certificate, on the stream open now (the next hello carries it anyway). */
+  sendCertificate(certificate: CertificateReport): void {
+    const conn = this.#conn;
+    if (conn !== undefined && !conn.closed && this.#status.connected) conn.send({ type: 'certificate', certificate });
   }
 
   /** Pings the control plane; a ping still unanswered at the next tick means the connection is dead. */

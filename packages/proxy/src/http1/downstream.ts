@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '@weft/api/data-plane';
 import { WeftError } from '@weft/core';
@@ -79,6 +80,16 @@ export class Exchange {
   readonly grpcStatus = '';
   /** Set by a handler that takes the socket over (protocol upgrade). */
   upgraded = false;
+  /** The caller's identity (inbound mTLS), for telemetry. */
+  get peer(): PeerIdentity | undefined {
+    return this.#conn.options.peer;
+  }
+
+  /** Whether the request came over TLS (the mesh port requires client certificates). */
+  get mutualTls(): boolean {
+    return this.#conn.tls;
+  }
+
   /** Whether a 100 Continue went to the client. */
   #continueSent = false;
 
@@ -320,9 +331,13 @@ export class Downstream {
   #upgradeRest: Buffer = Buffer.alloc(0) as Buffer;
   readonly #onClose: (conn: Downstream) => void;
 
+  /** Whether the connection is TLS. */
+  readonly tls: boolean;
+
   constructor(socket: Socket, options: DownstreamOptions, onClose: (conn: Downstream) => void) {
     this.options = options;
     this.#socket = socket;
+    this.tls = socket instanceof TLSSocket;
     this.#onClose = onClose;
     this.#parser = new Http1Parser('request', options.maxHeaderBytes, {
       onHead: (head) => this.#onHead(head),

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { ErrorCode } from '@weft/api/data-plane';
+import type { PeerIdentity } from '../authz/peer-identity.js';
 import { WeftError } from '@weft/core';
 import { ProxyError, type HopRef } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';
@@ -36,6 +37,9 @@ export class H2Exchange {
   responseBytes = 0;
   readonly startedAt = performance.now();
   readonly upgraded = false;
+  /** Inbound: the caller's identity and whether its connection is mutual TLS (set by the handler). */
+  peer: PeerIdentity | undefined;
+  mutualTls = false;
   #responded = false;
   #cancel: ((code: number) => void) | undefined;
 

@@ -230,6 +230,10 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
         ? { direction: 'inbound', proxy: deps.proxy, service: deps.proxy, endpoint: 'app' }
         : { direction: 'outbound', proxy: deps.proxy, ...(role.fixedService === undefined ? {} : { service: role.fixedService }) };
     const ex = new H2Exchange(down, headers, flags, hop);
+    if (role.direction === 'inbound') {
+      ex.peer = peer;
+      ex.mutualTls = down.session?.socket instanceof TLSSocket;
+    }
     const onEnd = deps.onStreamEnd;
     if (onEnd !== undefined) down.once('close', () => onEnd(ex, role.direction));
     try {
@@ -317,9 +321,10 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
 };
 
 /**
- * A server-side TLSSocket made by hand (the proxy terminates TLS itself, after detection)
- * keeps `secureConnecting` true after its handshake: only `tls.Server` clears it. An HTTP/2
- * session given such a socket would wait for a 'secureConnect' that never comes.
+ * A server-side TLSSocket made by hand keeps `secureConnecting` true after its handshake:
+ * only `tls.Server` clears it, and an HTTP/2 session given such a socket would wait for a
+ * 'secureConnect' that never comes. The mesh port takes TLS through a `tls.Server` (see
+ * Proxy), so this only guards a socket handed over some other way.
  */
 const markHandshakeDone = (socket: Socket): void => {
   if (!(socket instanceof TLSSocket)) return;

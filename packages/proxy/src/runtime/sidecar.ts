@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import type { ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
+import type { CertificateReport, ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
 import { WeftError, type Logger } from '@weft/core';
 import { startAdminServer, type AdminConfigView, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
 import type { AuthzDecision } from '../authz/evaluator.js';
@@ -16,7 +16,7 @@ import { ConfigState } from './config-state.js';
 import { Proxy, type ProxyHooks } from './proxy.js';
 import { controlPlaneTls } from '../identity/control-plane-tls.js';
 import { IdentityCache } from '../identity/identity-cache.js';
-import { WorkloadIdentity } from '../identity/workload-identity.js';
+import { rootHashOf, WorkloadIdentity, type IssuedCertificate } from '../identity/workload-identity.js';
 
 /** A running sidecar: the data plane, its admin port, its config source and telemetry. */
 export interface Sidecar {
@@ -72,6 +72,13 @@ export interface SidecarOptions {
   readonly onConfigChange?: () => void;
 }
 
+/** What the control plane is told of a certificate: its identity, the root it chains to, its expiry. */
+const certificateReport = (cert: IssuedCertificate | undefined): CertificateReport | undefined =>
+  cert === undefined ? undefined : { spiffeId: cert.spiffeId, signerHash: rootHashOf(cert.chainPem, cert.trustBundle) ?? '', notAfter: cert.notAfter.toISOString() };
+
+/** Most distinct callers labelled by principal on inbound metrics. */
+const MAX_INBOUND_PEERS = 1000;
+
 /**
  * Telemetry of finished HTTP/1.1 exchanges. Label sets are made once per target (per
  * logical service of a config) and cached, so recording costs a few map lookups.
@@ -80,7 +87,23 @@ const exchangeRecorder = (metrics: ProxyMetrics): ((ex: FinishedRequest, directi
   const byProtocol = (protocol: 'http' | 'grpc') => {
     const outbound = new WeakMap<object, HttpRequestLabels>();
     const unknownTarget = metrics.outboundLabels({ service: 'unknown', serviceName: 'unknown', serviceNamespace: 'unknown', protocol });
-    const inbound = metrics.inboundLabels({ protocol, securityPolicy: 'unknown' });
+    // Inbound label sets by caller: one per principal and security policy, bounded (callers
+    // beyond the bound are recorded without their principal rather than grow without limit).
+    const inboundBy = new Map<string, HttpRequestLabels>();
+    const plaintext = metrics.inboundLabels({ protocol, securityPolicy: 'none' });
+    const anonymousTls = metrics.inboundLabels({ protocol, securityPolicy: 'mutual_tls' });
+    const inbound = (ex: FinishedRequest): HttpRequestLabels => {
+      if (!ex.mutualTls) return plaintext;
+      const peer = ex.peer;
+      if (peer === undefined) return anonymousTls;
+      let labels = inboundBy.get(peer.principal);
+      if (labels === undefined) {
+        if (inboundBy.size >= MAX_INBOUND_PEERS) return anonymousTls;
+        labels = metrics.inboundLabels({ protocol, securityPolicy: 'mutual_tls', peer: { principal: peer.principal, namespace: peer.namespace } });
+        inboundBy.set(peer.principal, labels);
+      }
+      return labels;
+    };
     const outboundOf = (target: object | undefined): HttpRequestLabels => {
       if (target === undefined) return unknownTarget;
       let labels = outbound.get(target);
@@ -98,7 +121,7 @@ const exchangeRecorder = (metrics: ProxyMetrics): ((ex: FinishedRequest, directi
   return (ex, direction) => {
     if (ex.upgraded) return;
     const p = ex.protocol === 'grpc' ? grpc : http;
-    const labels = direction === 'inbound' ? p.inbound : p.outboundOf(ex.target);
+    const labels = direction === 'inbound' ? p.inbound(ex) : p.outboundOf(ex.target);
     metrics.recordHttp(labels, ex.status, ex.flag, ex.grpcStatus, performance.now() - ex.startedAt, ex.requestBytes, ex.responseBytes);
   };
 };
@@ -268,6 +291,8 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
     metrics.configApplied(snapshot.routesVersion, snapshot.endpointsVersion);
     options.onConfigChange?.();
   };
+  // Renewals are reported on the config stream, made below (after the identity it needs).
+  const renewals: { source?: ControlPlaneSource } = {};
   const identityCache = cp.insecure === true || cp.cacheDir === undefined ? undefined : new IdentityCache(join(cp.cacheDir, `${workload}.identity.json`));
   const previousIdentity = await identityCache?.read();
   const identity =
@@ -283,6 +308,8 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
           onCertificate: (cert) => {
             metrics.certificateIssued(cert.notAfter);
             proxy?.setWorkloadCertificate(cert);
+            const report = certificateReport(cert);
+            if (report !== undefined) renewals.source?.certificateRenewed(report);
             identityCache?.write(cert).catch((err: unknown) => logger.warn({ err: (err as Error).message, file: identityCache.path }, 'caching the workload certificate failed'));
           },
         });
@@ -297,11 +324,12 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
     workload,
     advertiseAddress: address,
     ...(cp.cacheDir === undefined ? {} : { cacheFile: join(cp.cacheDir, `${workload}.json`) }),
-    ...(cp.token === undefined ? {} : { token: cp.token }),
+    ...(identity === undefined ? {} : { certificate: () => certificateReport(identity.current) }),
     client: { ...cp.tuning, ...(streamTls === undefined ? {} : { tls: streamTls }) },
     logger,
     load,
   });
+  renewals.source = source;
   const state: AdminState = {
     isLive: () => true,
     isReady: () => proxy !== undefined && !proxy.draining,

@@ -1,3 +1,5 @@
+import type { PeerIdentity } from '../authz/peer-identity.js';
+
 /**
  * What telemetry needs of a finished request, whatever protocol carried it. The HTTP/1.1
  * Exchange and the HTTP/2 H2Exchange both satisfy it, so that one recorder serves both.
@@ -18,4 +20,8 @@ export interface FinishedRequest {
   readonly responseBytes: number;
   /** True for a request that switched protocols (counted as TCP, not HTTP). */
   readonly upgraded: boolean;
+  /** Inbound: the caller's identity from its certificate, if it presented a workload identity. */
+  readonly peer: PeerIdentity | undefined;
+  /** Inbound: whether the request came over mutual TLS (Istio's `connection_security_policy`). */
+  readonly mutualTls: boolean;
 }
