@@ -88,8 +88,9 @@ export const labelSelector = (): z.ZodRecord<z.ZodString, z.ZodString> =>
   labelMap().refine((m) => Object.keys(m).length > 0, 'must hold at least one label');
 
 /**
- * A regular expression as the proxy runs it: ECMAScript syntax (Node's `RegExp`), at most
- * 1024 characters, checked to compile.
+ * A regular expression of a route match, at most 1024 characters, checked to compile. The
+ * control plane then admits the RE2 subset proxies run (see `snapshot-regex.ts`); a rule
+ * with an expression outside it is left out and its route's status says why.
  */
 export const regularExpression = (): z.ZodString =>
   z

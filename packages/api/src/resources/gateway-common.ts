@@ -9,7 +9,8 @@ import { GATEWAY_API_GROUP, conditionList } from './meta.js';
  * to a `Service` through `parentRefs`, and send to `Service` backends.
  *
  * Where the Gateway API leaves a choice to the implementation, Weft's is stated here:
- * regular expressions are ECMAScript (`RegExp`) and must match the whole value; the group
+ * regular expressions are RE2 syntax, in the subset on which RE2 and JavaScript agree (no
+ * backreferences, lookaround or inline flags), and must match the whole value; the group
  * `""` (the Kubernetes core group) names Weft's own `Service` kind, so that GAMMA manifests
  * written for Kubernetes apply unchanged.
  */
@@ -229,12 +230,12 @@ export type RequestMirrorFilter = z.infer<typeof RequestMirrorFilterSchema>;
 export const ValueMatchTypeSchema = z.enum(['Exact', 'RegularExpression']);
 
 /**
- * A header match (`HTTPHeaderMatch`, `GRPCHeaderMatch`). `RegularExpression` is ECMAScript,
+ * A header match (`HTTPHeaderMatch`, `GRPCHeaderMatch`). `RegularExpression` is RE2 (subset),
  * matched against the whole value.
  */
 export const HeaderMatchSchema = z
   .strictObject({
-    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (ECMAScript, must match the whole value).'),
+    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (RE2 syntax, subset: no backreferences, lookaround or inline flags; must match the whole value).'),
     name: headerName().describe('Header name, case-insensitive.'),
     value: z.string().min(1).max(4096).describe('Value to match.'),
   })

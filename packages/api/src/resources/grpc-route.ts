@@ -30,7 +30,7 @@ const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
 /** `GRPCMethodMatch`: the gRPC service and/or method (`/<service>/<method>`). */
 export const GRPCMethodMatchSchema = z
   .strictObject({
-    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (ECMAScript, whole value).'),
+    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (RE2 subset, whole value).'),
     service: z.string().max(1024).optional().describe('Fully qualified gRPC service, e.g. `helloworld.Greeter`; omitted, any service.'),
     method: z.string().max(1024).optional().describe('Method name, e.g. `SayHello`; omitted, any method.'),
   })

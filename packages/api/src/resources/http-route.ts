@@ -50,7 +50,7 @@ export const PathMatchTypeSchema = z.enum(['Exact', 'PathPrefix', 'RegularExpres
 export const HTTPPathMatchSchema = z
   .strictObject({
     type: PathMatchTypeSchema.default('PathPrefix').describe(
-      '`PathPrefix` (default): matches whole path segments, so `/abc` matches `/abc`, `/abc/` and `/abc/def` but not `/abcd`. `Exact`: the whole path, case-sensitive. `RegularExpression`: ECMAScript syntax, must match the whole path.',
+      '`PathPrefix` (default): matches whole path segments, so `/abc` matches `/abc`, `/abc/` and `/abc/def` but not `/abcd`. `Exact`: the whole path, case-sensitive. `RegularExpression`: RE2 syntax (subset: no backreferences, lookaround or inline flags), must match the whole path.',
     ),
     value: z.string().max(1024).default('/').describe('The path (or expression) to match. Default `/`.'),
   })
@@ -69,7 +69,7 @@ export type HTTPPathMatch = z.infer<typeof HTTPPathMatchSchema>;
 /** `HTTPQueryParamMatch`. */
 export const HTTPQueryParamMatchSchema = z
   .strictObject({
-    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (ECMAScript, whole value).'),
+    type: ValueMatchTypeSchema.default('Exact').describe('`Exact` (default) or `RegularExpression` (RE2 subset, whole value).'),
     name: headerName().describe('Query parameter name, compared exactly. When repeated in a request, the first value is matched.'),
     value: z.string().min(1).max(1024).describe('Value to match.'),
   })

@@ -310,7 +310,9 @@ start with \`/\` unless they are suffixes. A \`*\` in the middle is refused.
 Services (there are no Gateways in a mesh), the \`CORS\`, \`ExternalAuth\` and
 \`ExtensionRef\` filters and \`sessionPersistence\` (not implemented: refused rather than
 ignored), and a route without \`parentRefs\`. Regular expressions (path, header, query and
-gRPC method matches) are ECMAScript and must match the whole value.
+gRPC method matches) are RE2 syntax and must match the whole value; proxies run the subset
+on which RE2 and JavaScript agree, and a rule with an expression outside it (backreferences,
+lookaround, inline flags, nested repetition) is left out, its route's status saying why.
 
 ${RESOURCE_KIND_LIST.map(kindSection).join('\n\n')}
 `;
