@@ -11,7 +11,7 @@ import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CONFIG_STREAM_PATH } from '@weft/api';
-import { createTestPki, createTmpDir, freePort, startHttp1Echo, startWeft } from '@weft/testing';
+import { createJoinToken, createTestPki, createTmpDir, freePort, startHttp1Echo, startWeft } from '@weft/testing';
 import { configOf, eventually, get, startControlPlaneProcess, startStreamProxy } from './control-fixture.js';
 
 const curl = (args: string[]): { status: number; headers: string; body: string } => {
@@ -125,6 +125,12 @@ test('join tokens for another service, tampered, revoked or replayed are refused
   const del = await fetch(`http://127.0.0.1:${cp.ports.api}/api/v1/tokens/${id.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
   assert.equal(del.status, 200);
   assert.match(await refusal(revoked, 'revoked'), /WEFT_ERR_TOKEN_REVOKED/);
+
+  // A single-use token admits one join; replayed, it is refused.
+  const once = await createJoinToken({ apiPort: cp.ports.api, dataDir: dir.join('cp') }, 'echo', { singleUse: true });
+  const first = startWeft(['proxy', '--control-plane', `127.0.0.1:${streamPort}`, '--service', 'echo', '--data-dir', dir.join('once-1')], { t, env: { WEFT_TOKEN: once } });
+  await first.waitForLine(/^weft proxy ready /, 30_000, { stream: 'stdout' });
+  assert.match(await refusal(once, 'replay'), /WEFT_ERR_TOKEN_USED/);
 
   // A token pinning another control plane's CA: the proxy refuses to talk on.
   const other = await startControlPlaneProcess(t, dir.join('cp2'), await freePort());
