@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { before, test, type TestContext } from 'node:test';
@@ -24,6 +24,7 @@ const demoArgs = (): string[] => ['demo', '--port', '0'];
 interface DemoReady {
   statusUrl: string;
   bookstoreUrl: string;
+  dataDir: string;
   processes: { name: string; role: string; pid: number }[];
   reaperPid: number;
 }
@@ -184,6 +185,7 @@ test('weft demo: the bookstore answers through the mesh, the status page shows t
   assert.match(demo.output(), /Status page: +http:\/\/127\.0\.0\.1:\d+\//);
   assert.equal(ready.processes.filter((p) => p.role === 'sidecar').length, 6, 'an ingress sidecar and one per instance');
   assert.equal(ready.processes.filter((p) => p.role === 'app').length, 5);
+  assert.equal(ready.processes.filter((p) => p.role === 'control-plane').length, 1);
   const identities = identitiesOf(ready);
   assert.ok([...identities.values()].every((id) => id !== undefined), 'every process the demo listed is running');
 
@@ -224,11 +226,20 @@ test('weft demo: the bookstore answers through the mesh, the status page shows t
   for (const svc of ['web', 'catalog', 'reviews', 'ratings']) assert.match(page, new RegExp(`data-service="${svc}" data-rps="[\\d.]+"`));
   assert.match(page, /Canary: reviews/);
 
+  // The control plane configures every sidecar: all six connected, in sync, each with a
+  // workload certificate from its CA.
+  const api = /Control plane: (http:\/\/127\.0\.0\.1:\d+)/.exec(demo.output())?.[1];
+  assert.ok(api, 'the banner names the control plane');
+  const admin = (await readFile(join(ready.dataDir, 'control-plane', 'admin-token'), 'utf8')).trim();
+  const proxies = (await (await fetch(`${api}/api/v1/proxies`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { items: { workload: string; inSync: boolean; certificate?: { spiffeId: string } }[] };
+  assert.deepEqual(proxies.items.map((p) => p.workload).sort(), ['catalog', 'ingress', 'ratings', 'reviews-v1', 'reviews-v2', 'web']);
+  assert.ok(proxies.items.every((p) => p.inSync && p.certificate?.spiffeId.startsWith('spiffe://cluster.local/ns/default/sa/')), JSON.stringify(proxies.items, null, 2));
+
   // Ctrl-C: everything stops, exit 0, nothing left behind.
   demo.child.kill('SIGINT');
   const exit = await withTimeout(demo.exited, 20_000, () => `not stopped 20 s after SIGINT:\n${demo.output()}`);
   assert.deepEqual(exit, { code: 0, signal: null }, demo.output());
-  assert.match(demo.output(), /Stopped: all 11 processes ended/);
+  assert.match(demo.output(), /Stopped: all 12 processes ended/);
   await assertAllGone(ready, identities);
 });
 

@@ -1,38 +1,43 @@
 import { join } from 'node:path';
-import { serviceKey, type ProxySnapshotInput } from '@weft/api';
 import { instanceName, type DemoMesh, type DemoService } from './mesh-config.js';
 
 /**
- * The demo's plan: from mesh.yaml and ports chosen up front, every instance with its ports
- * and environment, and every sidecar with its flags and its proxy snapshot. Pure, so that
- * the whole wiring of the demo can be read (and tested) without starting anything.
+ * The demo's plan: from mesh.yaml, ports chosen up front and the control plane's stream
+ * address, every instance with its ports and environment, every sidecar with its flags, and
+ * the resources the control plane is given (Services, subset Services, HTTPRoutes). Pure, so
+ * that the whole wiring of the demo can be read (and tested) without starting anything.
  */
 
 /** Where the demo keeps what it generates. */
 export interface DemoPaths {
   /** The demo's folder, e.g. `.weft/demo`. */
   readonly dir: string;
-  /** Snapshots, one per sidecar. */
-  readonly snapshots: string;
-  /** The throwaway CA and one certificate per service. */
-  readonly pki: string;
+  /** The control plane's data dir: its store, CA and admin token. */
+  readonly controlPlane: string;
+  /** One join token file per service (mode 0600). */
+  readonly tokens: string;
+  /** One data dir per sidecar (snapshot and certificate caches). */
+  readonly proxies: string;
+  /** The resources applied to the control plane, as YAML, for reading. */
+  readonly resources: string;
   /** One log file per process. */
   readonly logs: string;
 }
 
 export const demoPaths = (dir: string): DemoPaths => ({
   dir,
-  snapshots: join(dir, 'snapshots'),
-  pki: join(dir, 'pki'),
+  controlPlane: join(dir, 'control-plane'),
+  tokens: join(dir, 'tokens'),
+  proxies: join(dir, 'proxies'),
+  resources: join(dir, 'mesh-resources.yaml'),
   logs: join(dir, 'logs'),
 });
 
-/** The certificate files of one service's identity (see pki.ts). */
-export const certFiles = (pkiDir: string, service: string): { certFile: string; keyFile: string; caFile: string } => ({
-  certFile: join(pkiDir, `${service}.crt`),
-  keyFile: join(pkiDir, `${service}.key`),
-  caFile: join(pkiDir, 'ca.crt'),
-});
+/** The join token file of one service. */
+export const tokenFile = (paths: DemoPaths, service: string): string => join(paths.tokens, `${service}.token`);
+
+/** The port every demo Service declares; sidecars route by service name, not by port. */
+const SERVICE_PORT = 80;
 
 export interface PlannedInstance {
   /** `reviews-v1`, or the service's name when it has one instance. */
@@ -58,8 +63,6 @@ export interface PlannedSidecar {
   readonly service: string;
   /** The app behind it; undefined for the client-only ingress. */
   readonly instance: PlannedInstance | undefined;
-  readonly snapshotFile: string;
-  readonly snapshot: ProxySnapshotInput;
   /** Flags of `weft proxy`. */
   readonly args: readonly string[];
 }
@@ -78,6 +81,10 @@ export interface MeshPlan {
   readonly ingress: PlannedSidecar;
   /** Routes that split traffic between subsets. */
   readonly canaries: readonly PlannedCanary[];
+  /** What the control plane is given, in apply order. */
+  readonly resources: readonly Record<string, unknown>[];
+  /** Services that need a join token: the ingress and every service with instances. */
+  readonly tokenServices: readonly string[];
 }
 
 /** How long sidecars drain on SIGTERM before closing what is left. */
@@ -86,7 +93,7 @@ export const DRAIN_TIMEOUT_MS = 3000;
 /** Ports every instance needs before anything starts: its mesh port and its app port. */
 export const portsNeeded = (mesh: DemoMesh): number => 2 * mesh.services.reduce((n, s) => n + s.instances.length, 0);
 
-export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPaths): MeshPlan => {
+export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPaths, controlPlane: string): MeshPlan => {
   if (ports.length < portsNeeded(mesh)) throw new Error(`planMesh: ${portsNeeded(mesh)} ports needed, ${ports.length} given`);
   const ns = mesh.namespace;
   let next = 0;
@@ -111,82 +118,43 @@ export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPa
   }
 
   const byName = new Map(mesh.services.map((s) => [s.name, s] as const));
-  const serviceConfig = (svc: DemoService): NonNullable<ProxySnapshotInput['services']>[number] => ({
-    name: svc.name,
-    namespace: ns,
-    ports: [{ port: 80, protocol: 'http' }],
-    routes: svc.routes.map((r) => ({
-      name: r.name,
-      backendRefs: r.backendRefs.map((ref) => ({
-        service: serviceKey(ref.service ?? svc.name, ns),
-        weight: ref.weight,
-        ...(ref.subset === undefined ? {} : { subset: ref.subset }),
-      })),
-    })),
-  });
-  const endpointsOf = (service: string): NonNullable<ProxySnapshotInput['endpoints']>[string] =>
-    instances
-      .filter((i) => i.service === service)
-      .map((i) => ({ address: '127.0.0.1', port: i.meshPort, labels: { ...i.labels } }));
+  const resources = meshResources(mesh);
 
-  /** The snapshot of a sidecar of `self` that calls `calls`: those services, routes and endpoints. */
-  const snapshotFor = (self: string, calls: readonly string[]): ProxySnapshotInput => {
-    const names = [...new Set([...(byName.has(self) ? [self] : []), ...calls])];
-    // Route targets must have their endpoints in the snapshot too.
-    for (const n of [...names]) {
-      for (const r of byName.get(n)?.routes ?? []) {
-        for (const ref of r.backendRefs) if (!names.includes(ref.service ?? n)) names.push(ref.service ?? n);
-      }
-    }
-    const services = names.map((n) => byName.get(n)).filter((s): s is DemoService => s !== undefined);
-    return {
-      apiVersion: 'weft.dev/v1alpha1',
-      kind: 'ProxySnapshot',
-      routesVersion: 'demo-1',
-      endpointsVersion: 'demo-1',
-      services: services.map(serviceConfig),
-      endpoints: Object.fromEntries(services.map((s) => [serviceKey(s.name, ns), endpointsOf(s.name)])),
-      transport: { tls: { mode: 'static', ...certFiles(paths.pki, self) } },
-      limits: { connectTimeoutMs: 2000, responseTimeoutMs: 10_000 },
-    };
-  };
-
-  const common = (service: string, snapshotFile: string): string[] => [
+  const common = (service: string, name: string): string[] => [
     '--service',
     service,
     '--namespace',
     ns,
-    '--config',
-    snapshotFile,
+    '--control-plane',
+    controlPlane,
+    '--token-file',
+    tokenFile(paths, service),
+    '--workload',
+    name,
+    '--data-dir',
+    join(paths.proxies, name),
     '--admin-port',
     '0',
     '--drain-timeout',
     String(DRAIN_TIMEOUT_MS),
   ];
 
-  const ingressFile = join(paths.snapshots, `${mesh.ingress.service}.yaml`);
   const ingress: PlannedSidecar = {
     name: mesh.ingress.service,
     service: mesh.ingress.service,
     instance: undefined,
-    snapshotFile: ingressFile,
-    snapshot: snapshotFor(mesh.ingress.service, [mesh.ingress.to]),
-    args: [...common(mesh.ingress.service, ingressFile), '--label', `app=${mesh.ingress.service}`, '--upstream', `${mesh.ingress.to}:0`],
+    args: [...common(mesh.ingress.service, mesh.ingress.service), '--label', `app=${mesh.ingress.service}`, '--upstream', `${mesh.ingress.to}:0`],
   };
 
   const sidecars: PlannedSidecar[] = [ingress];
   for (const inst of instances) {
-    const svc = byName.get(inst.service) as DemoService;
-    const file = join(paths.snapshots, `${inst.name}.yaml`);
     const labels = { app: inst.service, ...inst.labels };
     sidecars.push({
       name: inst.name,
       service: inst.service,
       instance: inst,
-      snapshotFile: file,
-      snapshot: snapshotFor(inst.service, svc.calls.map((c) => c.service)),
       args: [
-        ...common(inst.service, file),
+        ...common(inst.service, inst.name),
         '--port',
         String(inst.meshPort),
         '--app-port',
@@ -212,5 +180,50 @@ export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPa
     }
   }
 
-  return { namespace: ns, instances, sidecars, ingress, canaries };
+  const tokenServices = [mesh.ingress.service, ...mesh.services.filter((s) => byName.get(s.name)?.instances.length !== 0).map((s) => s.name)];
+  return { namespace: ns, instances, sidecars, ingress, canaries, resources, tokenServices };
+};
+
+/** The name of the subset Service of `service` with `labels`: `reviews-v1` for `{version: v1}`. */
+export const subsetServiceName = (service: string, labels: Readonly<Record<string, string>>): string => [service, ...Object.values(labels)].join('-');
+
+/**
+ * The resources of the demo mesh: a Service per service (and the ingress), a subset Service
+ * per subset a route sends to, and an HTTPRoute per route of mesh.yaml, attached to its
+ * Service (the Gateway API's mesh profile).
+ */
+const meshResources = (mesh: DemoMesh): Record<string, unknown>[] => {
+  const ns = mesh.namespace;
+  const service = (name: string): Record<string, unknown> => ({
+    apiVersion: 'weft.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name, namespace: ns },
+    spec: { ports: [{ name: 'http', port: SERVICE_PORT, appProtocol: 'http' }] },
+  });
+  const services = [service(mesh.ingress.service), ...mesh.services.map((s) => service(s.name))];
+  const subsets = new Map<string, Record<string, unknown>>();
+  const routes: Record<string, unknown>[] = [];
+  for (const svc of mesh.services) {
+    for (const r of svc.routes) {
+      const backendRefs = r.backendRefs.map((ref) => {
+        const target = ref.service ?? svc.name;
+        if (ref.subset === undefined) return { name: target, port: SERVICE_PORT, weight: ref.weight };
+        const name = subsetServiceName(target, ref.subset);
+        subsets.set(name, {
+          apiVersion: 'weft.dev/v1alpha1',
+          kind: 'Service',
+          metadata: { name, namespace: ns },
+          spec: { subsetOf: { service: target, labels: { ...ref.subset } } },
+        });
+        return { name, port: SERVICE_PORT, weight: ref.weight };
+      });
+      routes.push({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: r.name, namespace: ns },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: svc.name, port: SERVICE_PORT }], rules: [{ backendRefs }] },
+      });
+    }
+  }
+  return [...services, ...subsets.values(), ...routes];
 };

@@ -1,13 +1,12 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { WeftError } from '@weft/core';
 import { SIDECAR_NODE_FLAGS } from '@weft/proxy';
 import { cliEntry, findUp } from '../paths.js';
 import { loadDemoMesh, type DemoMesh } from './mesh-config.js';
 import { Monitor, type EdgeInfo, type MonitoredSidecar, type ServiceInfo } from './monitor.js';
-import { createDemoPki } from './pki.js';
+import { configureControlPlane } from './control-plane-setup.js';
 import { demoPaths, DRAIN_TIMEOUT_MS, planMesh, portsNeeded, type MeshPlan, type PlannedInstance, type PlannedSidecar } from './plan.js';
 import { freePorts } from './ports.js';
 import { startStatusServer, type DemoStatus, type ProcessInfo, type StatusServer } from './status-page.js';
@@ -15,12 +14,13 @@ import { describeExit, Supervisor, type ChildExit, type ManagedChild } from './s
 import { TrafficGenerator } from './traffic.js';
 
 /**
- * `weft demo`: the bookstore of examples/demo on loopback. Every instance is a real
- * process behind its own `weft proxy` sidecar process, configured by a snapshot file the
- * demo writes (until the control plane exists), with TLS between the sidecars from a
- * throwaway CA; a traffic generator calls the bookstore through an ingress sidecar; a
- * status page shows each service's golden signals and the canary, from the sidecars'
- * metrics. Ctrl-C (or SIGTERM) drains the sidecars, stops the apps and exits 0; a child
+ * `weft demo`: the bookstore of examples/demo on loopback. A `weft control-plane` (embedded
+ * store, CA) is given the mesh as resources (Services, subset Services, the canary's
+ * HTTPRoute) and one join token per service; every instance is a real process behind its
+ * own `weft proxy` sidecar process, which joins with its token, gets its workload
+ * certificate and its config from the control plane, and talks mTLS to the others; a
+ * traffic generator calls the bookstore through an ingress sidecar; a status page shows
+ * each service's golden signals and the canary, from the sidecars' metrics. Ctrl-C (or SIGTERM) drains the sidecars, stops the apps and exits 0; a child
  * that dies on its own stops everything with exit 1, saying which and why.
  */
 
@@ -159,18 +159,6 @@ const takeLock = async (file: string): Promise<void> => {
   await writeFile(file, `${process.pid}\n`);
 };
 
-const writeSnapshots = async (plan: MeshPlan): Promise<void> => {
-  await Promise.all(
-    plan.sidecars.map((s) =>
-      writeFile(
-        s.snapshotFile,
-        `# Proxy snapshot of the ${s.name} sidecar, written by \`weft demo\` from examples/demo/mesh.yaml.\n` +
-          `# \`weft proxy --config\` reads it, and re-reads it when it changes.\n${stringify(s.snapshot)}`,
-      ),
-    ),
-  );
-};
-
 /** Runs the demo until Ctrl-C, SIGTERM, or a child dying; then exits the process (0, or 1 on failure). */
 export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
   const statusPort = options.port ?? envPort('WEFT_DEMO_PORT') ?? DEFAULT_STATUS_PORT;
@@ -232,27 +220,22 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
     await mkdir(paths.dir, { recursive: true });
     await takeLock(lockFile);
     lockTaken = true;
-    await rm(paths.snapshots, { recursive: true, force: true });
-    await rm(paths.logs, { recursive: true, force: true });
-    await mkdir(paths.snapshots, { recursive: true });
+    // A fresh mesh each run: the control plane's store and CA, tokens, sidecar caches.
+    for (const d of [paths.controlPlane, paths.tokens, paths.proxies, paths.logs]) await rm(d, { recursive: true, force: true });
     await mkdir(paths.logs, { recursive: true });
 
     const instanceCount = mesh.services.reduce((n, s) => n + s.instances.length, 0);
     out(`Weft demo: a bookstore of ${mesh.services.length} services (${instanceCount} instances) on loopback, each instance behind its own weft proxy sidecar.`);
-    out(`  data in ${display(paths.dir)}: snapshots/ (one per sidecar), pki/ (throwaway CA), logs/`);
-
-    await createDemoPki({
-      dir: paths.pki,
-      services: [mesh.ingress.service, ...mesh.services.map((s) => s.name)],
-      namespace: mesh.namespace,
-      trustDomain: 'demo.weft.local',
-    });
-    if (stopRequested) return;
-    const plan = planMesh(mesh, await freePorts(portsNeeded(mesh)), paths);
-    await writeSnapshots(plan);
-    if (stopRequested) return;
+    out(`  data in ${display(paths.dir)}: control-plane/ (store, CA), mesh-resources.yaml (what was applied), tokens/, proxies/, logs/`);
 
     supervisor.startReaper();
+    const cp = await startControlPlane();
+    if (stopRequested) return;
+    const plan = planMesh(mesh, await freePorts(portsNeeded(mesh)), paths, `127.0.0.1:${cp.stream}`);
+    await configureControlPlane(paths, plan, cp.api);
+    if (stopRequested) return;
+    controlPlaneApi = `http://127.0.0.1:${cp.api}`;
+
     out(`  starting ${plan.sidecars.length} sidecars and ${plan.instances.length} apps...`);
     const sidecars = await Promise.all(plan.sidecars.map((s) => startSidecarAndApp(s)));
     if (stopRequested) return;
@@ -305,7 +288,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
     statusUrl = `http://127.0.0.1:${statusServer.port}/`;
     if (stopRequested) return;
 
-    printBanner(plan, mesh, sidecars, bookstoreUrl, statusUrl, statusServer, statusPort);
+    printBanner(plan, mesh, sidecars, bookstoreUrl, statusUrl, statusServer, statusPort, controlPlaneApi);
     if (!warm.ok) err(`\nWarning: the bookstore did not answer through the mesh yet (${warm.why}); see the status page and ${display(paths.logs)}.`);
     out('\nPress Ctrl-C to stop.');
     out(
@@ -318,6 +301,25 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
       })}`,
     );
   };
+
+  /** Starts the control plane (embedded store, CA) and resolves with its ports once it is ready. */
+  const startControlPlane = async (): Promise<{ api: number; stream: number }> => {
+    const child = supervisor.spawn({
+      name: 'control plane',
+      role: 'control-plane',
+      command: process.execPath,
+      args: [...nodeFlags(), CLI_ENTRY, 'control-plane', '--data-dir', paths.controlPlane, '--api-addr', '127.0.0.1:0', '--stream-addr', '127.0.0.1:0', '--store', 'file'],
+      env: childEnv({}),
+      logFile: join(paths.logs, 'control-plane.log'),
+    });
+    controlPlaneChild = child;
+    const m = await child.waitForLine(/^weft control-plane ready (\{.*\})\s*$/, SIDECAR_READY_TIMEOUT_MS);
+    const said = JSON.parse(m[1] as string) as { api?: number; stream?: number };
+    if (said.api === undefined || said.stream === undefined) throw new Error(`the control plane said it was ready without its ports: ${m[0]}`);
+    return { api: said.api, stream: said.stream };
+  };
+  let controlPlaneChild: ManagedChild | undefined;
+  let controlPlaneApi = '';
 
   /** Starts one sidecar, then (once its ports are known) the app behind it. */
   const startSidecarAndApp = async (s: PlannedSidecar): Promise<RunningSidecar> => {
@@ -389,6 +391,9 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
 
   const processList = (sidecars: readonly RunningSidecar[]): ProcessInfo[] => {
     const list: ProcessInfo[] = [];
+    if (controlPlaneChild !== undefined) {
+      list.push({ name: controlPlaneChild.name, role: 'control-plane', pid: controlPlaneChild.pid, detail: `REST API ${controlPlaneApi} · store, CA, config stream` });
+    }
     for (const s of sidecars) {
       const app = apps.find((a) => a.instance === s.plan.instance);
       if (app !== undefined) {
@@ -441,6 +446,7 @@ const printBanner = (
   statusUrl: string,
   status: StatusServer,
   askedPort: number,
+  controlPlaneApi: string,
 ): void => {
   const pad = (s: string, n: number): string => s.padEnd(n);
   out('');
@@ -456,13 +462,14 @@ const printBanner = (
     out(`  ${pad(s.plan.name, 13)}${pad(appCell, 26)}${parts.join('  ')}`);
   }
   out('');
-  out('  mTLS between all sidecars (throwaway CA, EC P-256 certificates made with openssl)');
+  out("  mTLS between all sidecars: each one joined with a token and holds a workload certificate from the control plane's CA");
   for (const c of plan.canaries) {
     out(`  canary: ${c.service} ${c.backends.map((b) => `${b.percent}% ${Object.values(b.subset).join(',')}`).join(' / ')} (route ${c.route})`);
   }
   out(`  traffic: ${mesh.traffic.ratePerSecond} requests/s to ${mesh.ingress.to} through the ${mesh.ingress.service} sidecar`);
   if (status.fellBack) out(`  (port ${askedPort} is busy, so the status page took port ${status.port})`);
   out('');
+  out(`  Control plane: ${controlPlaneApi} (weft get, weft apply, weft check, weft ca show; admin token in the demo's control-plane/ folder)`);
   out(`  Bookstore:    ${bookstoreUrl}`);
   out(`  Status page:  ${statusUrl}`);
 };

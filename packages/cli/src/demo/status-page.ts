@@ -13,7 +13,7 @@ import type { TrafficStats } from './traffic.js';
 
 export interface ProcessInfo {
   readonly name: string;
-  readonly role: 'sidecar' | 'app';
+  readonly role: 'sidecar' | 'app' | 'control-plane';
   readonly pid: number | undefined;
   /** Ports and such, for display. */
   readonly detail: string;

@@ -13,7 +13,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
  * what happens when the demo itself is killed with SIGKILL or crashes.
  */
 
-export type ChildRole = 'sidecar' | 'app';
+export type ChildRole = 'sidecar' | 'app' | 'control-plane';
 
 export interface ChildSpec {
   /** Unique, e.g. `reviews-v1 sidecar`. */
@@ -280,13 +280,15 @@ export class Supervisor {
 
   /**
    * Stops everything in order: sidecars first (SIGTERM: they drain in-flight requests, then
-   * exit), then the apps behind them, then the reaper. Each gets `graceMs` before SIGKILL.
+   * exit), then the apps behind them, then the control plane, then the reaper. Each gets
+   * `graceMs` before SIGKILL.
    */
   async stopAll(sidecarGraceMs: number, appGraceMs: number): Promise<void> {
     this.#stopping = true;
     const byRole = (role: ChildRole): ManagedChild[] => this.#children.filter((c) => c.spec.role === role);
     await Promise.all(byRole('sidecar').map((c) => c.stop(sidecarGraceMs)));
     await Promise.all(byRole('app').map((c) => c.stop(appGraceMs)));
+    await Promise.all(byRole('control-plane').map((c) => c.stop(appGraceMs)));
     await this.#stopReaper();
   }
 
