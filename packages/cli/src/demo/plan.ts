@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { instanceName, type DemoMesh, type DemoService } from './mesh-config.js';
+import { instanceName, type DemoMesh } from './mesh-config.js';
 
 /**
  * The demo's plan: from mesh.yaml, ports chosen up front and the control plane's stream
@@ -117,7 +117,6 @@ export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPa
     });
   }
 
-  const byName = new Map(mesh.services.map((s) => [s.name, s] as const));
   const resources = meshResources(mesh);
 
   const common = (service: string, name: string): string[] => [
@@ -180,7 +179,7 @@ export const planMesh = (mesh: DemoMesh, ports: readonly number[], paths: DemoPa
     }
   }
 
-  const tokenServices = [mesh.ingress.service, ...mesh.services.filter((s) => byName.get(s.name)?.instances.length !== 0).map((s) => s.name)];
+  const tokenServices = [mesh.ingress.service, ...mesh.services.filter((s) => s.instances.length > 0).map((s) => s.name)];
   return { namespace: ns, instances, sidecars, ingress, canaries, resources, tokenServices };
 };
 
