@@ -24,6 +24,7 @@ export const CertificateReportSchema = z.strictObject({
   spiffeId: z.string().startsWith('spiffe://').max(2048),
   /** `sha256:<hex>` public-key hash of the root the certificate chains to ('' when it chains to no root of the bundle). */
   signerHash: z.string().max(80),
+  notBefore: z.iso.datetime().optional(),
   notAfter: z.iso.datetime(),
 });
 export type CertificateReport = z.infer<typeof CertificateReportSchema>;

@@ -38,6 +38,7 @@ test('weft check: exit 0 with a connected proxy in sync, 1 once it is gone', { t
   assert.match(ok.output(), /✓ control plane reachable/);
   assert.match(ok.output(), /✓ self-managed CA root "CN=Weft Root CA cluster\.local" \(signing\) valid until .* \(\d+ days\)/);
   assert.match(ok.output(), /✓ proxy default\/\S+ \(service echo\) in sync at version \S+/);
+  assert.match(ok.output(), /✓ proxy default\/\S+ \(service echo\) certificate spiffe:\/\/cluster\.local\/ns\/default\/sa\/echo valid until \S+/);
 
   const cfg = startWeft(['proxy-config', 'echo', '-o', 'json'], { t, env });
   assert.equal((await cfg.exited).code, 0, cfg.output());

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addApiOptions, resolveApiConfig, type ApiFlags } from '../client/api-config.js';
 import { checkCa } from '../run/ca-check.js';
+import { certificateCheck } from '../run/certificate-check.js';
 import { apiGet, fetchMeshStatus } from '../run/mesh-status.js';
 
 /** One line of the checklist. */
@@ -43,6 +44,8 @@ export const runChecks = async (flags: ApiFlags): Promise<CheckLine[]> => {
     if (p.inSync) lines.push({ status: 'ok', text: `${who} in sync at version ${p.ackedVersion ?? '?'}` });
     else lines.push({ status: 'fail', text: `${who} not in sync: sent ${p.sentVersion ?? 'nothing yet'}, acknowledged ${p.ackedVersion ?? 'nothing'}` });
     if (p.nack !== undefined) lines.push({ status: 'fail', text: `${who} refused version ${p.nack.version} at ${p.nack.at}: ${p.nack.error}` });
+    const cert = certificateCheck(who, p.certificate, Date.now());
+    if (cert !== undefined) lines.push(cert);
   }
   for (const w of status.workloads) {
     if (w.state === 'connected' && w.serving) continue;

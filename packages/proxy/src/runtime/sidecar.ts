@@ -74,7 +74,9 @@ export interface SidecarOptions {
 
 /** What the control plane is told of a certificate: its identity, the root it chains to, its expiry. */
 const certificateReport = (cert: IssuedCertificate | undefined): CertificateReport | undefined =>
-  cert === undefined ? undefined : { spiffeId: cert.spiffeId, signerHash: rootHashOf(cert.chainPem, cert.trustBundle) ?? '', notAfter: cert.notAfter.toISOString() };
+  cert === undefined
+    ? undefined
+    : { spiffeId: cert.spiffeId, signerHash: rootHashOf(cert.chainPem, cert.trustBundle) ?? '', notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString() };
 
 /** Most distinct callers labelled by principal on inbound metrics. */
 const MAX_INBOUND_PEERS = 1000;
