@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { InboundRateLimitsSchema } from './snapshot-inbound-policies.js';
 
 /**
  * The inbound policies of a proxy snapshot: what the proxy enforces on requests that arrive
- * at its own Service. Today that is authorization; rate limits will join it.
+ * at its own Service: authorization, then rate limits (`rateLimits`, see
+ * snapshot-inbound-policies.ts).
  *
  * `authorization` is the AuthorizationPolicies that apply to the Service (those that target
  * it and those of its whole namespace) plus the Mesh default, in a form made for evaluation:
@@ -96,5 +98,7 @@ export type InboundAuthorization = z.infer<typeof InboundAuthorizationSchema>;
 /** Policies the proxy applies to requests for its own Service. */
 export const InboundPolicySchema = z.strictObject({
   authorization: InboundAuthorizationSchema.prefault({}),
+  /** RateLimitPolicies of the Service, checked after authorization; absent or empty: no limits. */
+  rateLimits: InboundRateLimitsSchema.optional(),
 });
 export type InboundPolicy = z.infer<typeof InboundPolicySchema>;

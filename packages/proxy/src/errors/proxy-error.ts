@@ -18,13 +18,27 @@ export interface HopRef {
   readonly endpoint?: string | undefined;
 }
 
+/**
+ * What a few errors add to the response their code renders: a status of their own (a fault
+ * abort answers with the policy's), a gRPC status of their own, and headers (a rate-limit
+ * refusal says when to retry).
+ */
+export interface ResponseExtras {
+  readonly status?: number;
+  readonly grpcStatus?: number;
+  /** Lower-case names; values already valid header values. */
+  readonly headers?: readonly (readonly [name: string, value: string])[];
+}
+
 /** An error that ends one request, carrying the hop it failed in. */
 export class ProxyError extends WeftError {
   readonly hop: HopRef;
-  constructor(code: ErrorCode, message: string, hop: HopRef, options?: { cause?: unknown }) {
-    super(code, message, { ...hop }, options);
+  readonly extras: ResponseExtras | undefined;
+  constructor(code: ErrorCode, message: string, hop: HopRef, options?: { cause?: unknown; extras?: ResponseExtras }) {
+    super(code, message, { ...hop }, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProxyError';
     this.hop = hop;
+    this.extras = options?.extras;
   }
 }
 

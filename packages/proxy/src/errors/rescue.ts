@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from '@weft/api/data-plane';
-import { describeHop, type HopRef } from './proxy-error.js';
+import { describeHop, type HopRef, type ResponseExtras } from './proxy-error.js';
 
 /**
  * The one place where a failed request becomes what the client reads. Every protocol
@@ -14,7 +14,22 @@ export interface ErrorResponse {
   readonly body: string;
   /** gRPC status code for gRPC callers (RFC: grpc/doc/http-grpc-status-mapping). */
   readonly grpcStatus: number;
+  /** Headers the error adds to its response (rate-limit state), lower-case names. */
+  readonly headers: readonly (readonly [name: string, value: string])[];
 }
+
+/**
+ * Codes whose gRPC status is not the one their HTTP status maps to. A rate-limit refusal is
+ * `RESOURCE_EXHAUSTED`, as Envoy's rate limit filters send it
+ * (`rate_limited_as_resource_exhausted`): gRPC maps 429 to `UNAVAILABLE`, which gRPC clients
+ * retry at once, the wrong answer to "slow down".
+ */
+const GRPC_STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  WEFT_ERR_PROXY_RATE_LIMITED: 8, // RESOURCE_EXHAUSTED
+  WEFT_ERR_PROXY_RATE_LIMIT_UNAVAILABLE: 8,
+};
+
+const NO_HEADERS: readonly (readonly [string, string])[] = [];
 
 /** gRPC status a failure maps to, following gRPC's HTTP status mapping. */
 const grpcStatusFor = (status: number): number => {
@@ -42,15 +57,17 @@ const grpcStatusFor = (status: number): number => {
 const headerSafe = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 
 /** Renders a failure into the response a client receives. */
-export const errorResponse = (code: ErrorCode, reason: string, hop: HopRef | undefined): ErrorResponse => {
+export const errorResponse = (code: ErrorCode, reason: string, hop: HopRef | undefined, extras?: ResponseExtras): ErrorResponse => {
   const def = ERROR_CODES[code];
+  const status = extras?.status ?? def.status;
   const where = hop === undefined ? '' : ` at ${describeHop(hop)}`;
   const header = headerSafe(`${code} (${def.flag})${where}: ${reason}`);
   return {
-    status: def.status,
+    status,
     flag: def.flag,
     header,
     body: `${header}\n`,
-    grpcStatus: grpcStatusFor(def.status),
+    grpcStatus: extras?.grpcStatus ?? GRPC_STATUS_BY_CODE[code] ?? grpcStatusFor(status),
+    headers: extras?.headers ?? NO_HEADERS,
   };
 };

@@ -237,7 +237,7 @@ export class Exchange {
     const code: ErrorCode = e?.code ?? 'WEFT_ERR_PROXY_UPSTREAM_RESET';
     const hop = error instanceof ProxyError ? error.hop : this.#conn.options.hop;
     const reason = error instanceof Error ? error.message : String(error);
-    const r = errorResponse(code, reason, hop);
+    const r = errorResponse(code, reason, hop, error instanceof ProxyError ? error.extras : undefined);
     this.flag = r.flag;
     if (this.responseStarted) {
       // Too late for a status: the only honest signal left is an aborted response.
@@ -253,7 +253,7 @@ export class Exchange {
     this.writeHead(
       r.status,
       REASONS[r.status] ?? 'Error',
-      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nx-weft-error: ${r.header}\r\n`,
+      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nx-weft-error: ${r.header}\r\n${r.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}`,
       'length',
     );
     this.#conn.write(body);
@@ -333,6 +333,11 @@ export class Downstream {
 
   /** Whether the connection is TLS. */
   readonly tls: boolean;
+
+  /** The client's address (rate limits key plaintext callers by it). */
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? '';
+  }
 
   constructor(socket: Socket, options: DownstreamOptions, onClose: (conn: Downstream) => void) {
     this.options = options;

@@ -125,7 +125,7 @@ export class H2Exchange {
     const code: ErrorCode = e?.code ?? 'WEFT_ERR_PROXY_UPSTREAM_RESET';
     const hop = error instanceof ProxyError ? error.hop : this.hop;
     const reason = error instanceof Error ? error.message : String(error);
-    const r = errorResponse(code, reason, hop);
+    const r = errorResponse(code, reason, hop, error instanceof ProxyError ? error.extras : undefined);
     this.flag = r.flag;
     this.#cancel = undefined;
     if (this.#responded) {
@@ -144,6 +144,7 @@ export class H2Exchange {
           'grpc-status': String(r.grpcStatus),
           'grpc-message': encodeGrpcMessage(r.header),
           'x-weft-error': r.header,
+          ...Object.fromEntries(r.headers),
         },
         true,
         false,
@@ -159,6 +160,7 @@ export class H2Exchange {
         'content-type': 'text/plain; charset=utf-8',
         'content-length': body.length,
         'x-weft-error': r.header,
+        ...Object.fromEntries(r.headers),
       },
       this.method === 'HEAD',
       false,

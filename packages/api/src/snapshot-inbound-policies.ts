@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { RateLimitSnapshotSchema, SnapshotGrpcStatusSchema } from './snapshot-policies.js';
+
+/**
+ * The snapshot forms of RateLimitPolicy (enforced by the callee's proxy, in `inbound`) and
+ * FaultPolicy (applied by the caller's proxy, on its route rules, as Istio does). Durations
+ * are whole milliseconds and defaults are the user-facing ones, applied by the compiler.
+ */
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
+
+/** Where `mode: GLOBAL` keeps its buckets, and what happens when Redis cannot answer in time. */
+export const SnapshotRedisSchema = z.strictObject({
+  address: z
+    .string()
+    .regex(HOST_PORT, 'must be HOST:PORT')
+    .refine((a) => {
+      const port = Number(a.slice(a.lastIndexOf(':') + 1));
+      return port >= 1 && port <= 65535;
+    }, 'port must be from 1 to 65535'),
+  /** `OPEN` admits requests while Redis cannot answer; `CLOSED` refuses them. */
+  failureMode: z.enum(['OPEN', 'CLOSED']).default('OPEN'),
+  timeoutMs: z.number().int().min(1).max(10_000).default(100),
+});
+export type SnapshotRedis = z.infer<typeof SnapshotRedisSchema>;
+
+/**
+ * One RateLimitPolicy of the proxy's own Service: its limits (every one must admit a
+ * request), kept in the proxy (`redis` absent) or in Redis, shared by every instance.
+ */
+export const InboundRateLimitSchema = RateLimitSnapshotSchema.extend({
+  /** `<namespace>/<name>` of the RateLimitPolicy, for logs. */
+  policy: z.string().min(1).max(63 + 1 + 253),
+  redis: SnapshotRedisSchema.optional(),
+});
+export type InboundRateLimit = z.infer<typeof InboundRateLimitSchema>;
+
+/** The rate limits of the proxy's own Service, in policy name order; a request must pass them all. */
+export const InboundRateLimitsSchema = z.array(InboundRateLimitSchema).max(64);
+
+/** A share of requests, 0 to 100 (fractions allowed). */
+const share = z.number().min(0).max(100);
+
+/** A FaultPolicy's delay. */
+export const SnapshotFaultDelaySchema = z.strictObject({
+  fixedDelayMs: z.number().int().min(1).max(3_600_000),
+  percentage: share.default(100),
+});
+
+/** A FaultPolicy's abort: an HTTP status, or a gRPC status for gRPC calls. */
+export const SnapshotFaultAbortSchema = z
+  .strictObject({
+    httpStatus: z.number().int().min(200).max(599).optional(),
+    grpcStatus: SnapshotGrpcStatusSchema.optional(),
+    percentage: share.default(100),
+  })
+  .refine((a) => (a.httpStatus === undefined) !== (a.grpcStatus === undefined), { message: 'set exactly one of httpStatus or grpcStatus', path: ['httpStatus'] });
+
+/**
+ * The faults of a route rule (or of every request to a Service, on its catch-all rule),
+ * applied by the calling proxy before it forwards: a delay, then an abort, each to its own
+ * share of requests. `policy` names the FaultPolicy in errors and logs.
+ */
+export const RouteFaultSchema = z
+  .strictObject({
+    policy: z.string().min(1).max(63 + 1 + 253),
+    delay: SnapshotFaultDelaySchema.optional(),
+    abort: SnapshotFaultAbortSchema.optional(),
+  })
+  .refine((f) => f.delay !== undefined || f.abort !== undefined, { message: 'set delay, abort or both', path: ['delay'] });
+export type RouteFault = z.infer<typeof RouteFaultSchema>;
