@@ -31,6 +31,14 @@ export const ERROR_CODES = {
   WEFT_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, flag: 'DPE', summary: 'the request head is larger than allowed' },
   WEFT_ERR_HTTP_BODY_TOO_LARGE: { status: 413, flag: 'DPE', summary: 'the request body is larger than allowed' },
   WEFT_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, flag: 'DPE', summary: 'the client did not send a request head in time' },
+  WEFT_ERR_PROXY_RATE_LIMITED: { status: 429, flag: 'RL', summary: "a RateLimitPolicy's bucket for the request was empty: the callee's proxy refused it" },
+  WEFT_ERR_PROXY_RATE_LIMIT_UNAVAILABLE: {
+    status: 429,
+    flag: 'RL',
+    summary: 'a GLOBAL RateLimitPolicy with failureMode CLOSED could not reach Redis in time, so the request was refused',
+  },
+  // Envoy's fault filter flag: the status is the FaultPolicy's (503 is only the fallback).
+  WEFT_ERR_PROXY_FAULT_ABORT: { status: 503, flag: 'FI', summary: "a FaultPolicy's abort answered the request instead of forwarding it" },
   // Envoy has no response flag for an RBAC denial (it says so in response code details): RBAC is Weft's.
   WEFT_ERR_AUTHZ_DENIED: { status: 403, flag: 'RBAC', summary: 'an AuthorizationPolicy (or the mesh default) denied the request at the callee' },
   WEFT_ERR_CONFIG_INVALID: { status: 500, flag: '-', summary: 'a configuration document is not valid YAML or failed validation' },

@@ -102,3 +102,21 @@ test('timeouts are carried in milliseconds; an attempt may not outlast the reque
   assert.ok(!RouteRuleSchema.safeParse({ backendRefs: [backend], timeouts: { requestMs: 100, backendRequestMs: 200 } }).success);
   assert.ok(!RouteRuleSchema.safeParse({ backendRefs: [backend], timeouts: { requestMs: -1 } }).success);
 });
+
+test('a retry policy is carried on a rule with its defaults; out-of-range values are refused', () => {
+  const rule = RouteRuleSchema.parse({ backendRefs: [backend], retry: { statusCodes: [503] } });
+  assert.deepEqual(rule.retry, {
+    attempts: 2,
+    backoff: { baseMs: 25 },
+    retryOn: ['connect-failure', 'refused-stream'],
+    statusCodes: [503],
+    grpcStatuses: [],
+    maxReplayBodyBytes: 65_536,
+  });
+  assert.equal(RouteRuleSchema.parse({ backendRefs: [backend] }).retry, undefined, 'absent: no retries');
+  refusedWith({ backendRefs: [backend], retry: { attempts: 101 } }, /^retry\.attempts/);
+  refusedWith({ backendRefs: [backend], retry: { statusCodes: [200] } }, /^retry\.statusCodes\.0/);
+  refusedWith({ backendRefs: [backend], retry: { retryOn: ['sometimes'] } }, /^retry\.retryOn\.0/);
+  refusedWith({ backendRefs: [backend], retry: { backoff: { baseMs: 100, maxMs: 10 } } }, /^retry\.backoff\.maxMs: must not be less than baseMs/);
+  refusedWith({ backendRefs: [backend], retry: { perTry: 1 } }, /retry/);
+});

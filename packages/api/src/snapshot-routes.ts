@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { labels, port } from './snapshot-fields.js';
+import { RetryPolicySnapshotSchema } from './snapshot-policies.js';
 import { routeRegexProblem } from './snapshot-regex.js';
+import { RouteFaultSchema } from './snapshot-inbound-policies.js';
 
 export { ROUTE_REGEX_MAX_LENGTH, routeRegexProblem, translateRouteRegex, type RouteRegexTranslation } from './snapshot-regex.js';
 
@@ -255,9 +257,9 @@ export const RouteRuleSchema = z
     /** Where requests go, split by weight; empty only for a rule that redirects. */
     backendRefs: z.array(BackendRefSchema),
     /**
-     * HTTPRoute `timeouts` in milliseconds (0 disables one): `requestMs` for the whole
-     * exchange, `backendRequestMs` for each attempt. Carried for the proxies that enforce
-     * them; the control plane leaves out rules with timeouts until they do.
+     * HTTPRoute `timeouts` in milliseconds (0 disables one), or the Mesh's route defaults:
+     * `requestMs` for the whole exchange, retries included, `backendRequestMs` for each
+     * attempt. Absent: no timeout but the proxy's `limits.responseTimeoutMs`.
      */
     timeouts: z
       .strictObject({ requestMs: z.number().int().min(0).optional(), backendRequestMs: z.number().int().min(0).optional() })
@@ -266,6 +268,10 @@ export const RouteRuleSchema = z
         path: ['backendRequestMs'],
       })
       .optional(),
+    /** HTTPRoute `retry`, or the Mesh's route default; absent: no retries. */
+    retry: RetryPolicySnapshotSchema.optional(),
+    /** FaultPolicy faults the calling proxy injects into the rule's requests before forwarding. */
+    fault: RouteFaultSchema.optional(),
   })
   .superRefine((rule, ctx) => {
     if (redirects(rule.filters)) {

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { InboundPolicySchema } from './snapshot-authz.js';
+import { DestinationPolicySnapshotSchema } from './snapshot-policies.js';
 import { RouteRuleSchema } from './snapshot-routes.js';
 import { dnsLabel, labels, port } from './snapshot-fields.js';
 import { TransportSchema } from './snapshot-transport.js';
 
 export * from './snapshot-authz.js';
+export * from './snapshot-inbound-policies.js';
+export * from './snapshot-policies.js';
 export * from './snapshot-routes.js';
 export * from './snapshot-transport.js';
 
@@ -87,6 +90,14 @@ export const ProxySnapshotSchema = z.strictObject({
   services: z.array(ServiceConfigSchema).default([]),
   /** Endpoints by service key `<name>.<namespace>`. */
   endpoints: z.record(z.string(), z.array(EndpointSchema)).default({}),
+  /**
+   * How this proxy reaches each service of `endpoints`, by the same key: the service's
+   * DestinationPolicy with the Mesh defaults for the sections it leaves out. Keyed by the
+   * service whose endpoints are balanced (a subset's parent), not by the service called,
+   * because that is where the balancer, breaker and budget live. A key without an entry
+   * takes the schema defaults.
+   */
+  destinations: z.record(z.string(), DestinationPolicySnapshotSchema).default({}),
   transport: TransportSchema.prefault({}),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** Policies for requests to this proxy's own Service (authorization); the default allows all. */

@@ -1,9 +1,11 @@
-import { MeshSpecSchema, serviceKey, TransportSchema, type AnyResource, type Transport, type Endpoint, type MeshSpec, type Service, type Workload } from '@weft/api';
+import { MeshSpecSchema, serviceKey, TransportSchema, type AnyResource, type Transport, type Endpoint, type Mesh, type MeshSpec, type Service, type Workload } from '@weft/api';
 import { authorizationIndex, type AuthorizationLookup } from './authz.js';
+import { destinationIndex, type DestinationLookup } from './destination-policies.js';
 import { indexEndpoints } from './endpoint-index.js';
 import { deepFreeze } from './freeze.js';
 import { contentHash } from './hash.js';
 import { indexPolicies, type PolicyResource } from './policy-index.js';
+import { compileRouteDefaults } from './route-resilience.js';
 import { translateRoute, type AnyRoute } from './route-translate.js';
 import type { ServiceView } from './route-view.js';
 import { indexServices, type MeshService, type SubsetSelector } from './service-index.js';
@@ -45,6 +47,8 @@ export interface MeshContext {
   readonly policiesByTarget: ReadonlyMap<string, readonly PolicyResource[]>;
   /** The inbound authorization of a Service (by name and namespace), compiled on first use. */
   readonly authorization: AuthorizationLookup;
+  /** How callers reach a Service (by key): its DestinationPolicy over the Mesh defaults, compiled on first use. */
+  readonly destination: DestinationLookup;
   /** How proxies talk to each other: workload certificates when the control plane has a CA. */
   readonly transport: Transport;
   readonly transportHash: string;
@@ -81,11 +85,12 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
   const { endpoints, hashes } = indexEndpoints(services, records, input.trust?.trustDomain ?? mesh.trustDomain);
   const unusable = new Set(declaredServices.map((s) => serviceKey(s.metadata.name, s.metadata.namespace)).filter((k) => !services.has(k)));
   const routes: AnyRoute[] = [...of('HTTPRoute'), ...of('GRPCRoute')];
-  const translated = routes.map((r) => translateRoute(r, services, unusable));
-  const { routing, routeStatuses, routesByParent } = buildRouting(services, unusable, translated);
+  const { defaults: routeDefaults, problem: meshProblem } = compileRouteDefaults(mesh);
+  const translated = routes.map((r) => translateRoute(r, services, unusable, routeDefaults));
+  const { routing, routeStatuses, routesByParent } = buildRouting(services, unusable, translated, routeDefaults);
   const policies = indexPolicies([...of('DestinationPolicy'), ...of('AuthorizationPolicy'), ...of('RateLimitPolicy'), ...of('FaultPolicy')], services, routes);
   const statuses: ResourceStatusReport[] = [
-    ...(meshResource === undefined ? [] : [{ kind: 'Mesh' as const, name: meshResource.metadata.name, conditions: [condition('Accepted', true, REASONS.Accepted, '', meshResource.metadata.generation)] }]),
+    ...(meshResource === undefined ? [] : [meshStatus(meshResource, meshProblem)]),
     ...serviceStatuses,
     ...declaredWorkloads.flatMap((w) => workloadStatus(w, services, unusable) ?? []),
     ...routeStatuses,
@@ -101,6 +106,7 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
     routesByParent,
     policiesByTarget: policies.byTarget,
     authorization: authorizationIndex(policies.byTarget, mesh),
+    destination: destinationIndex(policies.byTarget, mesh),
     transport,
     transportHash: contentHash(transport),
     endpoints,
@@ -109,6 +115,17 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
     statuses: deepFreeze(statuses),
   });
 };
+
+/** The Mesh's status: Accepted, with reason UnsupportedValue when proxies refuse one of its defaults. */
+const meshStatus = (mesh: Mesh, problem: string | undefined): ResourceStatusReport => ({
+  kind: 'Mesh',
+  name: mesh.metadata.name,
+  conditions: [
+    problem === undefined
+      ? condition('Accepted', true, REASONS.Accepted, '', mesh.metadata.generation)
+      : condition('Accepted', true, REASONS.UnsupportedValue, problem, mesh.metadata.generation),
+  ],
+});
 
 /** Workload certificates checked against the CA's bundle, in the Mesh's mTLS mode; plaintext without a CA. */
 const transportOf = (trust: MeshTrust | undefined, mesh: MeshSpec): Transport =>

@@ -1,4 +1,5 @@
 import { serviceKey, type AuthorizationPolicy, type DestinationPolicy, type FaultPolicy, type RateLimitPolicy } from '@weft/api';
+import { effectiveDestinationPolicy } from './destination-winner.js';
 import type { AnyRoute } from './route-translate.js';
 import type { MeshService } from './service-index.js';
 import { REASONS, condition, type ResourceStatusReport } from './status.js';
@@ -22,24 +23,33 @@ export interface PolicyIndex {
 /**
  * Indexes the policies by what they target. A policy whose target (or `sectionName`: a port
  * of the Service, a rule of the route) does not exist is kept, and reported with
- * `ResolvedRefs` False, so that resources can be applied in any order. Proxies enforce
- * AuthorizationPolicies (see `authz.ts`), not yet the other kinds; `Accepted` says which.
+ * `ResolvedRefs` False, so that resources can be applied in any order. AuthorizationPolicies
+ * are enforced (see `authz.ts`) and DestinationPolicies compiled into callers' snapshots
+ * (see `destination-policies.ts`), not yet the other kinds; `Accepted` says which. Of
+ * several DestinationPolicies targeting one Service, only the oldest is Accepted.
  */
 export const indexPolicies = (policies: readonly PolicyResource[], services: ReadonlyMap<string, MeshService>, routes: readonly AnyRoute[]): PolicyIndex => {
   const byTarget = new Map<string, PolicyResource[]>();
   const statuses: ResourceStatusReport[] = [];
   for (const p of policies) {
+    const ref = p.spec.targetRef;
+    const key = ref === undefined ? policyTargetKey('Namespace', p.metadata.namespace) : policyTargetKey(ref.kind, p.metadata.namespace, ref.name);
+    byTarget.set(key, [...(byTarget.get(key) ?? []), p]);
+  }
+  for (const p of policies) {
     const { namespace, name, generation } = p.metadata;
     const ref = p.spec.targetRef;
     const key = ref === undefined ? policyTargetKey('Namespace', namespace) : policyTargetKey(ref.kind, namespace, ref.name);
-    byTarget.set(key, [...(byTarget.get(key) ?? []), p]);
+    const winner = p.kind === 'DestinationPolicy' ? effectiveDestinationPolicy((byTarget.get(key) ?? []).filter(isDestinationPolicy)) : undefined;
     const missing = ref === undefined ? undefined : missingTarget(ref, namespace, services, routes);
     statuses.push({
       kind: p.kind,
       namespace,
       name,
       conditions: [
-        condition('Accepted', true, REASONS.Accepted, acceptedMessage(p), generation),
+        winner === undefined || winner === p
+          ? condition('Accepted', true, REASONS.Accepted, acceptedMessage(p), generation)
+          : condition('Accepted', false, REASONS.Conflicted, `DestinationPolicy ${winner.metadata.namespace}/${winner.metadata.name} targets the same Service and takes precedence (older, or first by name)`, generation),
         missing === undefined
           ? condition('ResolvedRefs', true, REASONS.ResolvedRefs, '', generation)
           : condition('ResolvedRefs', false, REASONS.TargetNotFound, `spec.targetRef: ${missing}`, generation),
@@ -51,6 +61,24 @@ export const indexPolicies = (policies: readonly PolicyResource[], services: Rea
 
 /** What `Accepted` says of a policy: who enforces it. */
 const acceptedMessage = (p: PolicyResource): string => {
+  if (p.kind === 'DestinationPolicy') {
+    const ref = p.spec.targetRef;
+    const where = `compiled into the snapshots of the proxies that call Service ${p.metadata.namespace}/${ref.name}; proxies do not apply it yet`;
+    // The snapshot keys destination policies by Service: one applies to all its ports.
+    return ref.sectionName === undefined ? where : `${where} (on every port: sectionName ${ref.sectionName} is not applied per port)`;
+  }
+  if (p.kind === 'RateLimitPolicy') {
+    const ref = p.spec.targetRef;
+    return ref.kind === 'Service'
+      ? `enforced on inbound by the proxies of Service ${p.metadata.namespace}/${ref.name}${ref.sectionName === undefined ? '' : ` (on every port: sectionName ${ref.sectionName} is not applied per port)`}`
+      : `stored; rate limits on ${ref.kind} ${p.metadata.namespace}/${ref.name} are not enforced yet (target its Service)`;
+  }
+  if (p.kind === 'FaultPolicy') {
+    const ref = p.spec.targetRef;
+    if (ref.kind !== 'Service') return `stored; faults on ${ref.kind} ${p.metadata.namespace}/${ref.name} are not injected yet (target its Service)`;
+    if (p.spec.matches !== undefined) return 'stored; faults with matches are not injected yet (remove matches to fault every request)';
+    return `injected by the proxies that call Service ${p.metadata.namespace}/${ref.name} (the first FaultPolicy by name, when several target it)`;
+  }
   if (p.kind !== 'AuthorizationPolicy') return 'stored; proxies do not enforce policies yet (the snapshot carries none)';
   const ref = p.spec.targetRef;
   if (ref === undefined) return `enforced by the proxies of every Service in namespace ${p.metadata.namespace}`;
@@ -77,3 +105,5 @@ const missingTarget = (
   if (ref.sectionName !== undefined && !ruleNames.includes(ref.sectionName)) return `${ref.kind} ${namespace}/${ref.name} has no rule named ${ref.sectionName}`;
   return undefined;
 };
+
+const isDestinationPolicy = (p: PolicyResource): p is DestinationPolicy => p.kind === 'DestinationPolicy';

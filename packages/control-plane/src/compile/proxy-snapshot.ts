@@ -1,8 +1,11 @@
-import { LimitsSchema, serviceKey, type Endpoint, type Hello, type ProxySnapshot } from '@weft/api';
+import { LimitsSchema, serviceKey, type Endpoint, type Hello, type ProxySnapshot, type ServiceConfig } from '@weft/api';
 import type { CompiledAuthorization } from './authz.js';
+import type { CompiledDestination } from './destination-policies.js';
 import { deepFreeze } from './freeze.js';
 import { contentHash, hashText } from './hash.js';
 import { routingViewFor, type MeshContext } from './mesh-context.js';
+import { compileRateLimits, type CompiledRateLimits } from './rate-limits.js';
+import { withFault } from './faults.js';
 import { buildInboundView, type ServiceView } from './route-view.js';
 import { impliedPort, isDnsLabel } from './service-index.js';
 import { cmp } from './status.js';
@@ -26,6 +29,12 @@ export interface ProxySelection {
   readonly endpointKeys: readonly string[];
   /** The authorization of the proxy's own Service. */
   readonly authorization: CompiledAuthorization;
+  /** The RateLimitPolicies of the proxy's own Service. */
+  readonly rateLimits: CompiledRateLimits;
+  /** The config of each of `services`, in order, with the FaultPolicy faults its callers inject. */
+  readonly configs: readonly ServiceConfig[];
+  /** The destination policy of each service of `endpointKeys`, in that order. */
+  readonly destinations: readonly CompiledDestination[];
   readonly routesVersion: string;
   readonly endpointsVersion: string;
 }
@@ -50,6 +59,8 @@ export const resolveUpstreamKey = (upstream: string, namespace: string): string 
  * called services' routes send to. Upstreams that name no Service are left out (the proxy
  * answers "no route" for them until one exists). `routesVersion` hashes the views included
  * and `endpointsVersion` the endpoint lists included, so a change elsewhere leaves both alone.
+ * The destination policies of the services whose endpoints are included are routing inputs
+ * too: they are hashed into `routesVersion`.
  */
 export const selectForProxy = (ctx: MeshContext, proxy: Hello): ProxySelection => {
   const called = new Set<string>();
@@ -72,11 +83,23 @@ export const selectForProxy = (ctx: MeshContext, proxy: Hello): ProxySelection =
   const endpointKeys = [...new Set(services.flatMap((s) => s.view.endpointServices))].sort(cmp);
   // The own Service's authorization is a routing input: a policy change moves exactly its proxies.
   const authorization = ctx.authorization(proxy.service, proxy.namespace);
+  const rateLimits = compileRateLimits(ctx.policiesByTarget, proxy.service, proxy.namespace);
+  // Only a Service with rate limits hashes them, so that the versions of the others stay as they were.
+  const rateLimitsHash = rateLimits.config === undefined ? '' : ` ${rateLimits.hash}`;
+  // Faults are injected by callers: the proxy's own Service, which it does not call, carries none.
+  const faulted = services.map((s) => (s.role === 'outbound' ? withFault(ctx.policiesByTarget, s.view.config) : { config: s.view.config, hashLine: '' }));
+  const destinations = endpointKeys.map((k) => ctx.destination(k));
+  const destinationLines = endpointKeys.map((k, i) => `destination ${k} ${destinations[i]?.hash ?? '-'}`);
   return {
     services,
     endpointKeys,
     authorization,
-    routesVersion: hashText(`${LIMITS_HASH} ${ctx.transportHash}\ninbound ${authorization.hash}\n${services.map((s) => `${s.key} ${s.view.hash}`).join('\n')}`),
+    rateLimits,
+    configs: faulted.map((f) => f.config),
+    destinations,
+    routesVersion: hashText(
+      `${LIMITS_HASH} ${ctx.transportHash}\ninbound ${authorization.hash}${rateLimitsHash}\n${services.map((s) => `${s.key} ${s.view.hash}`).join('\n')}\n${destinationLines.join('\n')}${faulted.map((f) => f.hashLine).join('')}`,
+    ),
     endpointsVersion: hashText(endpointKeys.map((k) => `${k} ${ctx.endpointsHash.get(k) ?? '-'}`).join('\n')),
   };
 };
@@ -97,11 +120,15 @@ export const renderProxySnapshot = (ctx: MeshContext, selection: ProxySelection)
     kind: 'ProxySnapshot',
     routesVersion: selection.routesVersion,
     endpointsVersion: selection.endpointsVersion,
-    services: selection.services.map((s) => s.view.config),
+    services: [...selection.configs],
     endpoints: Object.fromEntries(selection.endpointKeys.map((k) => [k, (ctx.endpoints.get(k) ?? []) as Endpoint[]])),
+    destinations: Object.fromEntries(selection.endpointKeys.flatMap((k, i) => { const d = selection.destinations[i]; return d === undefined ? [] : [[k, d.config]]; })),
     transport: ctx.transport,
     limits: LIMITS,
-    inbound: { authorization: selection.authorization.config },
+    inbound: {
+      authorization: selection.authorization.config,
+      ...(selection.rateLimits.config === undefined ? {} : { rateLimits: selection.rateLimits.config }),
+    },
   });
 
 /**

@@ -10,18 +10,19 @@ import {
   type RouteRule,
 } from '@weft/api';
 import { translateFilters, type FilterContext } from './route-filters.js';
+import { ruleResilience, type RuleResilience } from './route-resilience.js';
 import type { MeshService } from './service-index.js';
 
 /**
  * Translates the rules of an HTTPRoute or GRPCRoute into the snapshot's: every match kind
  * (path, method, headers, query parameters; gRPC service, method and metadata), filters
- * and weighted backends with their own filters. A rule is compiled as written or not at
- * all: one that uses what proxies cannot apply yet (timeouts, retries), or a value they
- * refuse (a regular expression outside the subset they run, a header filter on `host`), is
- * left out of the snapshot with the reasons, as the Gateway API drops the invalid rules of
- * a partially invalid route. Leaving out a rule narrows routing to what was there before;
- * running it without its timeout, or with a different expression, would silently do
- * something else.
+ * weighted backends with their own filters, and the rule's timeouts and retry policy (or
+ * the Mesh's route defaults). A rule is compiled as written or not at all: one with a
+ * value proxies refuse (a regular expression outside the subset they run, a header filter
+ * on `host`) is left out of the snapshot with the reasons, as the Gateway API drops the
+ * invalid rules of a partially invalid route. Leaving out a rule narrows routing to what
+ * was there before; running it with a different expression would silently do something
+ * else.
  */
 
 /** Either route kind. */
@@ -39,7 +40,7 @@ export interface TranslatedRule {
   readonly label: string;
   /** The rule's matches, or undefined when it is left out (see `unsupported` and `refused`). */
   readonly matches: readonly SnapshotMatch[] | undefined;
-  /** The fields that proxies cannot apply yet, e.g. `timeouts`. */
+  /** The fields that proxies cannot apply yet (none at present; kept for the status wording). */
   readonly unsupported: readonly string[];
   /** Values proxies refuse, each with the field and the reason. */
   readonly refused: readonly string[];
@@ -51,6 +52,10 @@ export interface TranslatedRule {
   readonly backendRefs: readonly BackendRef[];
   /** Keys of the services whose endpoints the rule uses: backends with weight above 0, and mirrors. */
   readonly endpointServices: readonly string[];
+  /** The rule's timeouts and retry policy, the Mesh's route defaults standing in for those it leaves out. */
+  readonly resilience: RuleResilience;
+  /** Whether the rule sets `retry` itself (its status says proxies do not retry yet). */
+  readonly setsRetry: boolean;
 }
 
 /** A route, translated. */
@@ -68,8 +73,16 @@ export interface TranslatedRoute {
 const DEFAULT_PATH: SnapshotMatch['path'] = { type: 'PathPrefix', value: '/' };
 const DEFAULT_MATCH: SnapshotMatch = { path: DEFAULT_PATH };
 
-/** Translates `route`'s rules; `services` are the usable Services, `unusable` the keys of declared ones left out. */
-export const translateRoute = (route: AnyRoute, services: ReadonlyMap<string, MeshService>, unusable: ReadonlySet<string>): TranslatedRoute => {
+/**
+ * Translates `route`'s rules; `services` are the usable Services, `unusable` the keys of
+ * declared ones left out, `defaults` the Mesh's route defaults.
+ */
+export const translateRoute = (
+  route: AnyRoute,
+  services: ReadonlyMap<string, MeshService>,
+  unusable: ReadonlySet<string>,
+  defaults: RuleResilience = {},
+): TranslatedRoute => {
   const { name, namespace } = route.metadata;
   const missingBackends: string[] = [];
   const missingMirrors: string[] = [];
@@ -104,6 +117,9 @@ export const translateRoute = (route: AnyRoute, services: ReadonlyMap<string, Me
         for (const s of backendFilters.endpointServices) endpointServices.add(s);
       }
     });
+    // GRPCRoute rules have no timeouts or retry of their own (Gateway API): the Mesh's apply.
+    const resilience: RuleResilience & { problem?: string } = r.kind === 'HTTPRoute' ? ruleResilience(r.rule, defaults) : defaults;
+    if (resilience.problem !== undefined) refused.push(resilience.problem);
     const inEffect = unsupported.length === 0 && refused.length === 0;
     return {
       index,
@@ -116,6 +132,8 @@ export const translateRoute = (route: AnyRoute, services: ReadonlyMap<string, Me
       redirects: ruleFilters.filters.some((f) => f.type === 'RequestRedirect'),
       backendRefs,
       endpointServices: inEffect ? [...endpointServices].sort() : [],
+      setsRetry: r.kind === 'HTTPRoute' && r.rule.retry !== undefined,
+      resilience: { ...(resilience.timeouts === undefined ? {} : { timeouts: resilience.timeouts }), ...(resilience.retry === undefined ? {} : { retry: resilience.retry }) },
     };
   });
   return { route, id: `${route.kind} ${namespace}/${name}`, rules, missingBackends, missingMirrors };
@@ -165,8 +183,6 @@ const httpMatches = (rule: HTTPRouteRule): MatchResult => {
       ...(queryParams === undefined ? {} : { queryParams }),
     };
   });
-  if (rule.timeouts !== undefined) unsupported.push('timeouts');
-  if (rule.retry !== undefined) unsupported.push('retry');
   // The Gateway API: no matches means one PathPrefix "/" match.
   return { matches: rule.matches.length === 0 ? [DEFAULT_MATCH] : matches, unsupported, refused };
 };

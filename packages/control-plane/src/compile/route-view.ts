@@ -1,5 +1,6 @@
 import type { BackendRef, RouteRule, ServiceConfig } from '@weft/api';
 import { deepFreeze } from './freeze.js';
+import { withResilience, type RuleResilience } from './route-resilience.js';
 import { contentHash } from './hash.js';
 import type { MeshService } from './service-index.js';
 import { cmp } from './status.js';
@@ -70,9 +71,14 @@ const compareEntries = (a: Entry, b: Entry): number =>
  * match, ordered by precedence, where a match identical to one with precedence is shadowed
  * (a route whose every rule is shadowed is conflicted); adjacent matches of one rule merge
  * back into one snapshot rule. Without routes, a Service sends to its own endpoints, and a
- * subset Service to its parent's endpoints that carry its labels.
+ * subset Service to its parent's endpoints that carry its labels; when the Mesh sets route
+ * defaults (`defaults`), that is spelled out as one rule that carries them.
  */
-export const buildOutboundView = (svc: MeshService, attachments: readonly RouteAttachment[]): { view: ServiceView; outcomes: AttachmentOutcome[] } => {
+export const buildOutboundView = (
+  svc: MeshService,
+  attachments: readonly RouteAttachment[],
+  defaults: RuleResilience = {},
+): { view: ServiceView; outcomes: AttachmentOutcome[] } => {
   const ordered = [...attachments].sort((a, b) => compareRoutes(a.route, b.route) || a.parentIndex - b.parentIndex);
   const entries: Entry[] = ordered.flatMap((att, rank) =>
     att.route.rules.flatMap((rule) => (rule.matches ?? []).map((match, matchIndex) => ({ rank, att, rule, matchIndex, match }))),
@@ -93,17 +99,27 @@ export const buildOutboundView = (svc: MeshService, attachments: readonly RouteA
   for (const e of kept) {
     const prev = routes[routes.length - 1];
     if (prev !== undefined && last?.att === e.att && last.rule === e.rule) prev.matches.push(e.match);
-    else routes.push({ name: e.rule.name, matches: [e.match], ...(e.rule.filters.length === 0 ? {} : { filters: [...e.rule.filters] }), backendRefs: backendsOf(e.rule, svc.key) });
+    else {
+      const rule = { name: e.rule.name, matches: [e.match], ...(e.rule.filters.length === 0 ? {} : { filters: [...e.rule.filters] }), backendRefs: backendsOf(e.rule, svc.key) };
+      routes.push(withResilience(rule, e.rule.resilience.timeouts, e.rule.resilience.retry));
+    }
     last = e;
   }
   const keptSet = new Set(kept);
   const outcomes = ordered.map((att) => outcomeOf(att, entries, keptSet, shadowedBy));
   const endpointServices = new Set(kept.flatMap((e) => e.rule.endpointServices));
   if (routes.length === 0) {
-    if (svc.subset === undefined) endpointServices.add(svc.key);
-    else {
+    const all: SnapshotMatch[] = [{ path: { type: 'PathPrefix', value: '/' } }];
+    if (svc.subset === undefined) {
+      endpointServices.add(svc.key);
+      if (defaults.timeouts !== undefined || defaults.retry !== undefined) {
+        routes.push(withResilience({ name: 'default', matches: all, backendRefs: [{ service: svc.key, weight: 1 }] }, defaults.timeouts, defaults.retry));
+      }
+    } else {
       endpointServices.add(svc.subset.parentKey);
-      routes.push({ name: 'default', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ service: svc.subset.parentKey, weight: 1, subset: svc.subset.labels }] });
+      routes.push(
+        withResilience({ name: 'default', matches: all, backendRefs: [{ service: svc.subset.parentKey, weight: 1, subset: svc.subset.labels }] }, defaults.timeouts, defaults.retry),
+      );
     }
   }
   return { view: makeView({ name: svc.name, namespace: svc.namespace, ports: [...svc.ports], routes }, [...endpointServices].sort()), outcomes };

@@ -1,4 +1,5 @@
 import { resolveParent, type ParentAttachment } from './route-attach.js';
+import type { RuleResilience } from './route-resilience.js';
 import { routeStatus } from './route-status.js';
 import type { AnyRoute, TranslatedRoute } from './route-translate.js';
 import { buildInboundView, buildOutboundView, type AttachmentOutcome, type RouteAttachment, type ServiceView } from './route-view.js';
@@ -24,9 +25,15 @@ export interface Routing {
 
 /**
  * Attaches routes to their parents, builds every usable Service's views (producer, one per
- * namespace with consumer routes, inbound), and the routes' statuses.
+ * namespace with consumer routes, inbound), and the routes' statuses. `routeDefaults` are
+ * the Mesh's, for Services without routes.
  */
-export const buildRouting = (services: ReadonlyMap<string, MeshService>, unusable: ReadonlySet<string>, translated: readonly TranslatedRoute[]): Routing => {
+export const buildRouting = (
+  services: ReadonlyMap<string, MeshService>,
+  unusable: ReadonlySet<string>,
+  translated: readonly TranslatedRoute[],
+  routeDefaults: RuleResilience = {},
+): Routing => {
   // Per parent Service: its producer routes, and the consumer routes of each caller namespace.
   const groups = new Map<string, { producer: RouteAttachment[]; consumers: Map<string, RouteAttachment[]> }>();
   const attachmentOf = new Map<string, RouteAttachment>();
@@ -54,7 +61,7 @@ export const buildRouting = (services: ReadonlyMap<string, MeshService>, unusabl
   const routing = new Map<string, ServiceRouting>();
   for (const svc of services.values()) {
     const view = (attachments: readonly RouteAttachment[]): ServiceView => {
-      const { view: v, outcomes: o } = buildOutboundView(svc, attachments);
+      const { view: v, outcomes: o } = buildOutboundView(svc, attachments, routeDefaults);
       for (const x of o) outcomes.set(x.attachment, x);
       return v;
     };

@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
 import { readRawHeader } from '../authz/header-readers.js';
 import type { InboundAuthz } from '../authz/inbound-guard.js';
+import type { InboundRateLimits } from '../ratelimit/inbound-rate-limits.js';
+import { afterRateLimit } from '../ratelimit/verdict.js';
+import { interceptFault } from '../faults/inject.js';
 import type { HopRef } from '../errors/proxy-error.js';
 import { forwardHttp1 } from '../filters/http1-forward.js';
 import { routeOutbound } from '../outbound/resolve.js';
@@ -26,6 +29,8 @@ export interface Http1Route {
   readonly responseTimeoutMs: () => number;
   /** Inbound: authorization, checked before a request goes to the app. */
   readonly authz?: InboundAuthz;
+  /** Inbound: rate limits, checked after authorization. */
+  readonly rateLimits?: InboundRateLimits;
 }
 
 const onUpgrade =
@@ -53,7 +58,7 @@ const send = (ex: Exchange, pool: Http1Pool, target: RequestTarget, hop: HopRef,
 export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
   // Every inbound request goes to the same hop: the local app. Built once, not per request.
   const appHop: HopRef = { direction: 'inbound', proxy: route.proxy, service: route.proxy, endpoint: 'app' };
-  return (ex: Exchange): void => {
+  const handle = (ex: Exchange): void => {
     const config = route.config();
     const absolute = splitAbsoluteForm(ex.head.url);
     const target: RequestTarget = absolute ?? { authority: ex.facts.host, path: ex.head.url };
@@ -63,24 +68,32 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
         ex.fail(denied);
         return;
       }
-      const pool = config.appPool();
-      if (pool === undefined) {
-        ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', appHop));
-        return;
-      }
-      send(ex, pool, target, appHop, route.responseTimeoutMs());
+      const toApp = (): void => {
+        const pool = config.appPool();
+        if (pool === undefined) {
+          ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', appHop));
+          return;
+        }
+        send(ex, pool, target, appHop, route.responseTimeoutMs());
+      };
+      const limited = route.rateLimits?.check(config.snapshot.inbound.rateLimits, ex.downstream.options.peer, ex.downstream.remoteAddress, ex.head.headers, readRawHeader);
+      afterRateLimit(limited, () => ex.ended, toApp, (e) => ex.fail(e));
       return;
     }
     const decision = routeOutbound(config.table, route.proxy, route.fixedService, target.authority, new Http1RouteRequest(ex.head.method, target.path, ex.head.headers));
     ex.target = decision.service;
+    if (interceptFault(ex, () => ex.ended, config.snapshot, decision, () => handle(ex))) return;
+    // The rule's timeouts, composed into its limits when the config was compiled.
+    const responseTimeoutMs = decision.kind === 'forward' ? decision.limits.responseTimeoutMs : route.responseTimeoutMs();
     if (decision.kind === 'forward' && decision.plan === undefined) {
-      send(ex, config.poolFor(decision.endpoint), target, decision.hop, route.responseTimeoutMs());
+      send(ex, config.poolFor(decision.endpoint), target, decision.hop, responseTimeoutMs);
       return;
     }
     forwardHttp1(ex, decision, target, {
       poolFor: (endpoint) => config.poolFor(endpoint),
-      responseTimeoutMs: route.responseTimeoutMs(),
+      responseTimeoutMs,
       onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
     });
   };
+  return handle;
 };

@@ -14,6 +14,9 @@ import { TLSSocket } from 'node:tls';
 import type { Limits, ProxyBootstrap } from '@weft/api/data-plane';
 import { readH2Header } from '../authz/header-readers.js';
 import type { InboundAuthz } from '../authz/inbound-guard.js';
+import type { InboundRateLimits } from '../ratelimit/inbound-rate-limits.js';
+import { afterRateLimit } from '../ratelimit/verdict.js';
+import { interceptFault } from '../faults/inject.js';
 import type { PeerIdentity } from '../authz/peer-identity.js';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
 import { answerHttp2Redirect, prepareHttp2Forward, type Http2Forwarding } from '../filters/http2-forward.js';
@@ -46,6 +49,8 @@ export interface Http2HandlerDeps {
   readonly onStreamEnd?: (ex: FinishedRequest, direction: 'inbound' | 'outbound') => void;
   /** Inbound authorization, checked before a stream goes to the app. */
   readonly authz?: InboundAuthz;
+  /** Inbound rate limits, checked after authorization. */
+  readonly rateLimits?: InboundRateLimits;
 }
 
 /** Where a listener sends the streams of a connection it accepted. */
@@ -178,6 +183,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     const decision = routeOutbound(config.table, deps.proxy, role.fixedService, ex.authority, new Http2RouteRequest(ex.method, ex.path, ex.headers, ex.grpc));
     ex.hop = decision.hop;
     ex.target = decision.service;
+    if (interceptFault(ex, () => ex.closed, config.snapshot, decision, () => outbound(ex, config, role))) return;
     if (decision.kind === 'redirect') {
       answerHttp2Redirect(ex, decision);
       return;
@@ -187,7 +193,8 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       decision.plan === undefined
         ? undefined
         : prepareHttp2Forward(ex, decision, (endpoint, done) => mesh.acquire(endpointTarget(config, view, endpoint), view.generation, done));
-    sendH2(ex, mesh, endpointTarget(config, view, decision.endpoint), view.generation, config.snapshot.limits, false, filtered);
+    // `decision.limits`: the snapshot's with the rule's timeouts, composed at config time.
+    sendH2(ex, mesh, endpointTarget(config, view, decision.endpoint), view.generation, decision.limits, false, filtered);
   };
 
   const inbound = (ex: H2Exchange, config: ConfigState, peer: PeerIdentity | undefined): void => {
@@ -196,6 +203,11 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       ex.fail(denied);
       return;
     }
+    const limited = deps.rateLimits?.check(config.snapshot.inbound.rateLimits, peer, ex.down.session?.socket?.remoteAddress ?? '', ex.headers, readH2Header);
+    afterRateLimit(limited, () => ex.closed, () => toApp(ex, config), (e) => ex.fail(e));
+  };
+
+  const toApp = (ex: H2Exchange, config: ConfigState): void => {
     const b = deps.bootstrap;
     if (b.appPort === undefined) {
       ex.fail(new ProxyError('WEFT_ERR_PROXY_NO_ROUTE', 'this proxy has no local application (--app-port)', ex.hop));

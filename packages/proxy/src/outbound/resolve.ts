@@ -1,3 +1,4 @@
+import type { Limits } from '@weft/api/data-plane';
 import type { HopRef } from '../errors/proxy-error.js';
 import { ProxyError } from '../errors/proxy-error.js';
 import type { RoutePlan } from '../filters/route-plan.js';
@@ -25,6 +26,8 @@ export type OutboundDecision =
       readonly hop: HopRef;
       readonly plan: RoutePlan | undefined;
       readonly prefix: string | undefined;
+      /** The limits of the matched rule: the snapshot's, with the rule's timeouts as `responseTimeoutMs`. */
+      readonly limits: Limits;
     }
   | {
       readonly kind: 'redirect';
@@ -83,6 +86,7 @@ export const routeOutbound = (table: RoutingTable, proxy: string, fixedService: 
     hop: { direction: 'outbound', proxy, service: service.key, route: route.name, backend: backend.name, endpoint: endpoint.key },
     plan,
     prefix: match.prefix,
+    limits: route.limits,
   };
 };
 

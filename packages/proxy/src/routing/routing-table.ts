@@ -1,7 +1,8 @@
-import { serviceKey, type AppProtocol, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
+import { serviceKey, type AppProtocol, type Limits, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
 import { compileRoutePlan, type RoutePlan } from '../filters/route-plan.js';
 import { backendName, type Backend } from './backend.js';
 import { RoundRobinPicker } from './endpoint-picker.js';
+import { routeLimits } from './route-limits.js';
 import { compileMatch, type CompiledMatch } from './route-match.js';
 import { pathOf, PathRouteRequest, type RouteRequest } from './route-request.js';
 
@@ -20,6 +21,8 @@ export interface CompiledRoute {
   readonly matches: readonly RuleMatch[];
   /** Picks a target by weight; synchronous and allocation free. Undefined when no backend has weight. */
   readonly pick: () => RouteTarget | undefined;
+  /** The snapshot's limits with the rule's timeouts applied (see `routeLimits`). */
+  readonly limits: Limits;
 }
 
 /** A match of a rule, knowing its rule. */
@@ -62,7 +65,7 @@ const weightedPick = (weighted: readonly { weight: number; target: RouteTarget }
 };
 
 /** Compiles one rule: its matches, and for each backend its plan (the rule's filters, then the backend's). */
-const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor): CompiledRoute => {
+const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor, limits: Limits): CompiledRoute => {
   const ruleFilters = rule.filters ?? [];
   let pick: () => RouteTarget | undefined;
   if (ruleFilters.some((f) => f.type === 'RequestRedirect')) {
@@ -77,7 +80,7 @@ const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor): Com
       }));
     pick = weightedPick(weighted);
   }
-  const route: { name: string; matches: RuleMatch[]; pick: () => RouteTarget | undefined } = { name, matches: [], pick };
+  const route: CompiledRoute & { matches: RuleMatch[] } = { name, matches: [], pick, limits: routeLimits(limits, rule.timeouts) };
   for (const m of rule.matches) route.matches.push({ ...compileMatch(m), route });
   return route;
 };
@@ -106,7 +109,7 @@ export class RoutingTable {
       return b;
     };
     for (const svc of snapshot.services) {
-      const logical = this.#compileService(svc, backendFor);
+      const logical = this.#compileService(svc, backendFor, snapshot.limits);
       this.#byKey.set(logical.key, logical);
       for (const host of this.#hostsOf(svc, localNamespace)) {
         this.#byAuthority.set(host, logical);
@@ -121,13 +124,13 @@ export class RoutingTable {
     return hosts;
   }
 
-  #compileService(svc: ServiceConfig, backendFor: BackendFor): LogicalService {
+  #compileService(svc: ServiceConfig, backendFor: BackendFor, limits: Limits): LogicalService {
     const key = serviceKey(svc.name, svc.namespace);
     const rules: RouteRule[] =
       svc.routes.length > 0
         ? svc.routes
         : [{ name: 'default', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ service: key, weight: 1 }] }];
-    const routes = rules.map((rule, index) => compileRule(rule, rule.name ?? `${key}#${index}`, backendFor));
+    const routes = rules.map((rule, index) => compileRule(rule, rule.name ?? `${key}#${index}`, backendFor, limits));
     const ports = new Map(svc.ports.map((p) => [p.port, p.protocol] as const));
     return {
       key,

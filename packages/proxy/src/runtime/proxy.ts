@@ -5,6 +5,8 @@ import { serviceKey, type AppProtocol, type ProxyBootstrap, type ProxySnapshot }
 import type { Logger } from '@weft/core';
 import type { AuthzDecision } from '../authz/evaluator.js';
 import { InboundAuthz } from '../authz/inbound-guard.js';
+import { GlobalRateLimiter } from '../ratelimit/global-rate-limiter.js';
+import { InboundRateLimits } from '../ratelimit/inbound-rate-limits.js';
 import { peerIdentityOf } from '../authz/peer-identity.js';
 import type { HopRef } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';
@@ -78,6 +80,8 @@ export class Proxy {
   readonly #h2: Http2Handler;
   readonly #self: string;
   readonly #authz: InboundAuthz;
+  readonly #rateLimits: InboundRateLimits;
+  readonly #sharedBuckets = new GlobalRateLimiter();
 
   private constructor(bootstrap: ProxyBootstrap, snapshot: ProxySnapshot, logger: Logger, hooks: ProxyHooks, workload: WorkloadCertificate | undefined) {
     this.bootstrap = bootstrap;
@@ -91,11 +95,13 @@ export class Proxy {
       logger: logger.child({ component: 'authz' }),
       ...(hooks.onAuthzDenied === undefined ? {} : { onDenied: hooks.onAuthzDenied }),
     });
+    this.#rateLimits = new InboundRateLimits({ proxy: this.#self, shared: this.#sharedBuckets });
     this.#h2 = createHttp2Handler({
       proxy: this.#self,
       bootstrap,
       config: () => this.#config,
       authz: this.#authz,
+      rateLimits: this.#rateLimits,
       ...(hooks.onExchangeEnd === undefined ? {} : { onStreamEnd: hooks.onExchangeEnd }),
     });
   }
@@ -180,7 +186,7 @@ export class Proxy {
       ...(fixedService === undefined ? {} : { fixedService }),
       config: () => this.#config,
       responseTimeoutMs: () => this.#config.snapshot.limits.responseTimeoutMs,
-      ...(direction === 'inbound' ? { authz: this.#authz } : {}),
+      ...(direction === 'inbound' ? { authz: this.#authz, rateLimits: this.#rateLimits } : {}),
     };
     return {
       name,
@@ -390,6 +396,7 @@ export class Proxy {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     for (const s of this.#sockets) s.destroy();
     this.#h2.close();
+    this.#sharedBuckets.close();
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.#config.retire(undefined);
   }

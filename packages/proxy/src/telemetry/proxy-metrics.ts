@@ -1,4 +1,5 @@
 import { registerMirrorMetrics } from '../filters/mirror-metrics.js';
+import { registerRateLimitMetrics } from '../ratelimit/rate-limit-metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import type { CounterChild, GaugeChild, HistogramChild, MetricsRegistry } from './registry.js';
 
@@ -291,6 +292,7 @@ export class ProxyMetrics {
     this.requestsActive = registry.gauge('weft_proxy_requests_active', 'Requests in flight through the proxy.').labels();
 
     registerMirrorMetrics(registry);
+    registerRateLimitMetrics(registry);
     this.#process = registerProcessMetrics(registry);
   }
 
