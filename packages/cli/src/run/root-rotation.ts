@@ -22,7 +22,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * it and wait until every connected proxy reports a certificate that chains to it (they
  * renew as soon as their config names the new signer); retire the old root and wait until
  * every proxy runs without it. No proxy ever meets a peer whose certificate it cannot
- * verify. Proxies not connected get the current bundle when they reconnect.
+ * verify. A registered proxy whose stream is down but whose endpoint still serves (within
+ * its grace period) is waited for; one withdrawn gets the current bundle when it returns.
  */
 export const rotateRoot = async (config: ApiConfig, o: RootRotationOptions): Promise<CaView> => {
   let view = (await caApiRequest(config, 'GET', '/api/v1/ca')) as CaView;
@@ -36,8 +37,11 @@ export const rotateRoot = async (config: ApiConfig, o: RootRotationOptions): Pro
   const waitFor = async (what: string, behind: (p: ProxyState) => boolean): Promise<void> => {
     const deadline = Date.now() + o.waitMs;
     for (;;) {
-      const { items } = await fetchMeshStatus(config);
-      const late = items.filter(behind);
+      const { items, workloads } = await fetchMeshStatus(config);
+      // A proxy whose stream is down for a moment (its endpoint still serving) is waited for:
+      // skipping it could retire the root its certificate still chains to.
+      const away = workloads.filter((w) => w.serving && !items.some((p) => p.namespace === w.namespace && p.workload === w.name));
+      const late = [...items.filter(behind).map(who), ...away.map((w) => `${w.namespace}/${w.name} (reconnecting)`)];
       if (late.length === 0) {
         o.say(`${what}: all ${items.length} connected prox${items.length === 1 ? 'y' : 'ies'}`);
         return;
@@ -45,7 +49,7 @@ export const rotateRoot = async (config: ApiConfig, o: RootRotationOptions): Pro
       if (Date.now() > deadline) {
         throw new WeftError(
           'WEFT_ERR_CA_ROTATION_WAIT',
-          `after ${o.waitMs} ms, ${late.length} prox${late.length === 1 ? 'y has' : 'ies have'} not ${what}: ${late.slice(0, 10).map(who).join(', ')}${late.length > 10 ? ', ...' : ''}. The rotation stays in phase ${view.rotation.phase}; run weft ca rotate again to go on.`,
+          `after ${o.waitMs} ms, ${late.length} prox${late.length === 1 ? 'y has' : 'ies have'} not ${what}: ${late.slice(0, 10).join(', ')}${late.length > 10 ? ', ...' : ''}. The rotation stays in phase ${view.rotation.phase}; run weft ca rotate again to go on.`,
           {},
         );
       }
