@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GRPC_STATUS_NAMES } from './grpc-status.js';
 
 /**
  * The policy sections of the proxy snapshot: what the control plane compiles
@@ -156,24 +157,7 @@ export type DestinationPolicySnapshot = z.infer<typeof DestinationPolicySnapshot
 export const SnapshotRetryConditionSchema = z.enum(['connect-failure', 'refused-stream', 'reset', '5xx', 'gateway-error']);
 
 /** gRPC status names (every canonical code but `OK`). */
-export const SnapshotGrpcStatusSchema = z.enum([
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-]);
+export const SnapshotGrpcStatusSchema = z.enum(GRPC_STATUS_NAMES);
 
 /**
  * The retry policy of a route rule. HTTPRoute `retry` compiles to `retryOn:

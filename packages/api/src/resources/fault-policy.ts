@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GRPC_STATUS_NAMES } from '../grpc-status.js';
 import { durationSchema } from './duration.js';
 import { percentage } from './fields.js';
 import { HTTPRouteMatchSchema } from './http-route.js';
@@ -11,25 +12,7 @@ import { ServiceOrRouteTargetRefSchema } from './policy-target.js';
  * metrics, so that an injected failure is never mistaken for a real one.
  */
 
-/** gRPC status names an abort may return (every canonical code but `OK`). */
-export const GRPC_STATUS_NAMES = [
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
+export { GRPC_STATUS_NAMES };
 export const GRPCStatusNameSchema = z.enum(GRPC_STATUS_NAMES);
 export type GRPCStatusName = z.infer<typeof GRPCStatusNameSchema>;
 
