@@ -11,32 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { ProxyBootstrapSchema, ProxySnapshotSchema } from '@weft/api';
 import { createLogger } from '@weft/core';
 import { createTmpDir, HELLO_BODY, RESET_PARTIAL_BYTES, startHttp1Echo, startWeft, type Http1Echo, type TmpDir } from '@weft/testing';
-import {
-  adminGet,
-  curl,
-  eventually,
-  rawClient,
-  parseResponses,
-  rawRequest,
-  snapshot,
-  startProxy,
-  type ProxyProcess,
-  type RawResponse,
-  type TestContext,
-} from './http1-mesh-fixture.js';
+import { adminGet, curl, eventually, parseResponses, type ProxyProcess, rawClient, rawRequest, type RawResponse, snapshot, startProxy, suiteContext } from './http1-mesh-fixture.js';
 import { Proxy } from '../src/index.js';
-
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
 
 /** A TCP server that reads a request head and resets the connection without answering. */
 const startResetter = async (): Promise<{ port: number; close: () => Promise<void> }> => {

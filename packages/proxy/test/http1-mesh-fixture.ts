@@ -16,6 +16,22 @@ export interface TestContext {
   after: (fn: () => Promise<unknown>) => void;
 }
 
+/**
+ * A TestContext for a `describe` whose `before` starts what its tests share: what is
+ * registered with `after` runs, in reverse order, when the suite's `after` calls `cleanup`.
+ */
+export const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
+  const fns: (() => Promise<unknown>)[] = [];
+  return {
+    after: (fn) => {
+      fns.push(fn);
+    },
+    cleanup: async () => {
+      for (const fn of fns.reverse()) await fn();
+    },
+  };
+};
+
 /** The ports `weft proxy ready {...}` reports. */
 export interface ReadyPorts {
   readonly inbound: number | undefined;

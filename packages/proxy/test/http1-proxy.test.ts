@@ -12,23 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { pipeline } from 'node:stream/promises';
 import { createTmpDir, echoBytesChunks, echoBytesSha256, HELLO_BODY, startHttp1Echo, type EchoReplyBody, type Http1Echo } from '@weft/testing';
 import type { TestPki } from '@weft/testing';
-import { curl, eventually, makePki, memoryOf, parseResponses, rawClient, startMesh, type Mesh, type TestContext } from './http1-mesh-fixture.js';
+import { curl, eventually, makePki, memoryOf, type Mesh, parseResponses, rawClient, startMesh, suiteContext } from './http1-mesh-fixture.js';
 
 const json = (b: Buffer): EchoReplyBody => JSON.parse(b.toString('utf8')) as EchoReplyBody;
 
 /** Runs `fn` with a suite-level context whose cleanups run in `after`. */
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
-
 /** Response headers printed by `curl -D -` (or -i), the last response's block. */
 const headerBlocks = (dump: string): Record<string, string>[] =>
   dump

@@ -11,21 +11,9 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type Server } f
 import { connect as http2Connect, createServer as createHttp2Server, type ClientHttp2Session, type Http2Server, type IncomingHttpHeaders as H2Headers } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { createTmpDir } from '@weft/testing';
-import { eventually, snapshot, startProxy, type TestContext } from './http1-mesh-fixture.js';
+import { eventually, snapshot, startProxy, suiteContext, type TestContext } from './http1-mesh-fixture.js';
 
 /** Runs cleanups registered during `before`, in reverse, in `after`. */
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
-
 /** What a stalling backend saw: requests by path, and how many of them the proxy cancelled. */
 interface Stalls {
   readonly port: number;

@@ -21,19 +21,7 @@ import {
   type GrpcEchoClient,
   type Http2Echo,
 } from '@weft/testing';
-import { adminGet, eventually, snapshot, startProxy, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
-
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
+import { adminGet, eventually, type ProxyProcess, snapshot, startProxy, suiteContext, type TestContext } from './http1-mesh-fixture.js';
 
 interface H2Reply {
   readonly headers: IncomingHttpHeaders;

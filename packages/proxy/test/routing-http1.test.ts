@@ -11,21 +11,9 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type Server } f
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTmpDir, freePort, startHttp1Echo, type EchoReplyBody, type Http1Echo } from '@weft/testing';
-import { adminGet, eventually, snapshot, startProxy, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
+import { adminGet, eventually, type ProxyProcess, snapshot, startProxy, suiteContext, type TestContext } from './http1-mesh-fixture.js';
 
 /** Runs cleanups registered during `before`, in reverse, in `after`. */
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
-
 interface Reply {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { createTmpDir, startTcpGreeter, startWsEcho, TCP_GREETING, type TcpGreeter, type TestPki, type WsEcho } from '@weft/testing';
-import { makePki, PLAINTEXT, snapshot, startProxy, tlsTransport, type TestContext, type TransportInput } from './http1-mesh-fixture.js';
+import { makePki, PLAINTEXT, snapshot, startProxy, suiteContext, type TestContext, tlsTransport, type TransportInput } from './http1-mesh-fixture.js';
 
 /** Opens a WebSocket and resolves once it is open (or rejects with the failure). */
 const openWs = (url: string, t: TestContext): Promise<{ ws: WebSocket; headers: Record<string, string | string[] | undefined> }> =>
@@ -99,17 +99,6 @@ const startTopology = async (t: TestContext, pki: TestPki | undefined): Promise<
 };
 
 /** A suite-level context whose cleanups run in `after`. */
-const suiteContext = (): TestContext & { cleanup: () => Promise<void> } => {
-  const fns: (() => Promise<unknown>)[] = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    cleanup: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-};
 /** A line-oriented client of the greeter: collects what arrives, reads a line at a time. */
 const greeterClient = async (port: number, t: TestContext): Promise<{ line: () => Promise<string>; send: (s: string) => void; closed: Promise<void> }> => {
   const sock = connect({ host: '127.0.0.1', port });
