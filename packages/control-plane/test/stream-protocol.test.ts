@@ -135,6 +135,14 @@ describe('config stream: bad input', () => {
     assert.ok(last?.snapshot.services.some((s) => s.name === 'api'));
   });
 
+  test('a certificate report after a renewal keeps the stream open and shows in the sync state of the proxy', async () => {
+    const certificate = { spiffeId: 'spiffe://cluster.local/ns/default/sa/web', signerHash: `sha256:${'a'.repeat(64)}`, notBefore: '2026-11-22T00:00:00.000Z', notAfter: '2026-11-23T00:00:00.000Z' };
+    good.send({ type: 'certificate', certificate });
+    await eventually(() => cp.proxies().find((p) => p.workload === 'web-1')?.certificate?.signerHash === certificate.signerHash, 5000, 'the report is recorded');
+    await quiet(50);
+    assert.equal(good.isEnded, false, 'the stream stays open');
+  });
+
   test('a newer hello for the same workload replaces the older stream', async () => {
     const first = openStream(t, cp.streamPort, { autoAck: true });
     first.send(helloFor('dup-1', 'dup'));

@@ -189,6 +189,13 @@ test('weft ca rotate under traffic: every proxy trusts the new root, renews with
     return 'status' in r && r.status === 200;
   });
   const oldRoot = (await readFile(join(dir.join('cp'), 'ca', 'ca.crt'), 'utf8')).trim();
+  const adminToken = (await readFile(join(dir.join('cp'), 'admin-token'), 'utf8')).trim();
+  const streams = async (): Promise<string> => {
+    const res = await fetch(`http://127.0.0.1:${cp.ports.api}/api/v1/proxies`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const body = (await res.json()) as { items: { workload: string; id: string }[] };
+    return body.items.map((p) => `${p.workload}=${p.id}`).sort().join(' ');
+  };
+  const streamsBefore = await streams();
 
   // Traffic all along: four callers in a loop, each request counted.
   const outcomes = new Map<string, number>();
@@ -210,6 +217,7 @@ test('weft ca rotate under traffic: every proxy trusts the new root, renews with
   assert.match(rotate.output(), /renewed their certificate with the new root: all 2 connected proxies/);
   assert.deepEqual([...outcomes.keys()], ['200'], `every request succeeded: ${JSON.stringify(Object.fromEntries(outcomes))}`);
   assert.ok((outcomes.get('200') ?? 0) > 50, 'traffic flowed during the rotation');
+  assert.equal(await streams(), streamsBefore, 'no proxy had to reconnect its config stream');
 
   // One root again, a new one; both proxies hold certificates that chain to it.
   const newRoot = (await readFile(join(dir.join('cp'), 'ca', 'ca.crt'), 'utf8')).trim();

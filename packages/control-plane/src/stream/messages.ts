@@ -26,8 +26,8 @@ export const parseProxyMessage = (line: string): ProxyMessage => {
     throw new StreamError('WEFT_ERR_STREAM_BAD_MESSAGE', 'a message must be a JSON object with a "type"');
   }
   const type: unknown = (doc as { type?: unknown }).type;
-  if (type !== 'hello' && type !== 'ack' && type !== 'nack') {
-    throw new StreamError('WEFT_ERR_STREAM_BAD_MESSAGE', cut(`unknown message type ${JSON.stringify(type) ?? 'undefined'}: a proxy sends hello, ack or nack`));
+  if (type !== 'hello' && type !== 'ack' && type !== 'nack' && type !== 'certificate') {
+    throw new StreamError('WEFT_ERR_STREAM_BAD_MESSAGE', cut(`unknown message type ${JSON.stringify(type) ?? 'undefined'}: a proxy sends hello, ack, nack or certificate`));
   }
   const r = ProxyMessageSchema.safeParse(doc);
   if (!r.success) throw new StreamError('WEFT_ERR_STREAM_BAD_MESSAGE', cut(`invalid ${type}: ${describeIssues(r.error.issues)}`), { type });
