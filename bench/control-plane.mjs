@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from './lib/cp-api.mjs';
 import * as proc from './lib/proc.mjs';
+import { workloadCertificate } from './lib/workload-cert.mjs';
 import { docsSection, markdownTable, textTable } from './lib/cp-report.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -209,10 +210,12 @@ const measure = async (n, rounds) => {
     await proc.sleep(1000);
     const rss0 = await steadyRssKb(cp.p.pid);
 
+    // Every simulated proxy of `client` presents the same workload certificate, as replicas of one service do.
+    const tls = await workloadCertificate({ root, apiPort: cp.apiPort, streamPort: cp.streamPort, adminToken: cp.token, service: 'client', namespace: NS });
     const wk = startWorker(label);
     const connectTimeoutMs = 60_000 + n * 60;
     const connected = await wk.call(
-      { cmd: 'connect', port: cp.streamPort, n, concurrency: 50, namespace: NS, service: 'client', upstreams: ['backend'], basePort: 20000, timeoutMs: 30_000 },
+      { cmd: 'connect', port: cp.streamPort, n, concurrency: 50, namespace: NS, service: 'client', upstreams: ['backend'], basePort: 20000, timeoutMs: 30_000, tls },
       'connected',
       connectTimeoutMs,
     );

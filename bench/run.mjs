@@ -15,12 +15,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIGS, Unavailable, probeWeft, startBackend, up } from './lib/configs.mjs';
+import { CONFIGS as BASE_CONFIGS, Unavailable, probeWeft, startBackend, up } from './lib/configs.mjs';
 import { ensureTools, toolVersions } from './lib/install.mjs';
+import { MTLS_CONFIGS, upWeftMtls } from './lib/mtls-config.mjs';
 import { makePki } from './lib/pki.mjs';
 import * as proc from './lib/proc.mjs';
 import { markdown, summarize, textTable } from './lib/report.mjs';
 import { runWrk, wrkArgs } from './lib/wrk.mjs';
+
+// weft-2hop-mtls (bench/lib/mtls-config.mjs): the proxies join a real control plane and
+// use workload certificates instead of certificate files.
+const CONFIGS = [...BASE_CONFIGS, ...MTLS_CONFIGS];
+const upConfig = (ctx, cfg) => (cfg.mtls ? upWeftMtls(ctx, cfg) : up(ctx, cfg));
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(benchDir);
@@ -196,8 +202,9 @@ const measure = async (cfg, ctx) => {
     if (res.backgroundBusyPct > QUIET_PCT) say(`${cfg.name}: warning: the machine was ${res.backgroundBusyPct.toFixed(0)}% busy before the run (other processes); numbers will be noisy`);
     backend = await startBackend(ctx);
     ctx.backendPort = backend.port;
-    chain = await up(ctx, cfg);
+    chain = await upConfig(ctx, cfg);
     if (chain.commands) res.commands = chain.commands;
+    if (chain.mtls) res.mtls = chain.mtls;
     await proc.sleep(300);
     res.proxies = chain.proxies.map((p) => ({ role: p.role, name: p.proc.name, processes: proxyPids(p).length, idle: proc.memMb(proxyPids(p)) }));
 

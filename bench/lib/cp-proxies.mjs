@@ -1,10 +1,10 @@
 // Simulated proxies for the control-plane benchmark (bench/control-plane.mjs): N config
 // stream clients in this one process, forked by the benchmark with an IPC channel. Each
-// client is its own HTTP/2 (h2c) connection, as a real proxy's is, sends a `hello` for its
+// client is its own HTTP/2 connection (TLS, with the service's workload certificate), as a real proxy's is, sends a `hello` for its
 // own workload and acknowledges every snapshot at once. None proxies traffic.
 //
 // Messages from the parent:
-//   {cmd: 'connect', port, n, concurrency, namespace, service, upstreams, basePort, timeoutMs}
+//   {cmd: 'connect', port, n, concurrency, namespace, service, upstreams, basePort, timeoutMs, tls: {key, cert, ca}}
 //        -> {cmd: 'connected', ms, snapshots}  (every client has its first snapshot)
 //   {cmd: 'expect', id, timeoutMs}  -> {cmd: 'armed', id}, then once every client has received
 //        a snapshot of another version than the one it had when armed:
@@ -51,8 +51,9 @@ class Client {
   }
 
   open() {
-    const { port, namespace, service, upstreams, basePort } = this.opts;
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const { port, namespace, service, upstreams, basePort, tls } = this.opts;
+    // The config stream is TLS, authenticated by the workload certificate.
+    const session = http2.connect(`https://127.0.0.1:${port}`, { key: tls.key, cert: tls.cert, ca: tls.ca, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3' });
     this.session = session;
     session.on('error', (e) => this.firstReject(e));
     const req = session.request({ ':method': 'POST', ':path': CONFIG_STREAM_PATH, 'content-type': 'application/x-ndjson' });
