@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeftError } from '@weft/core';
+import { createFileExclusive } from '../store/durable-fs.js';
 
 /** The admin token's file name in the data dir. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -40,41 +41,12 @@ const readToken = async (file: string): Promise<string> => {
  * processes starting at once one creates it and the other reads it. Returns undefined when
  * the file existed.
  */
-const createToken = async (dataDir: string, file: string): Promise<string | undefined> => {
+const createToken = async (file: string): Promise<string | undefined> => {
   const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  const tmp = join(dataDir, `.${ADMIN_TOKEN_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fail = (err: unknown): WeftError =>
-    new WeftError('WEFT_ERR_CONFIG_READ', `${file}: cannot create the admin token: ${errnoCode(err) ?? String(err)}`, { file }, { cause: err });
   try {
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${token}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(tmp, file);
-    } catch (err) {
-      if (errnoCode(err) === 'EEXIST') return undefined;
-      throw err;
-    }
-    await syncDir(dataDir);
-    return token;
+    return (await createFileExclusive(file, `${token}\n`)) ? token : undefined;
   } catch (err) {
-    throw err instanceof WeftError ? err : fail(err);
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-};
-
-/** fsyncs a directory, so that a new name in it survives a power loss. */
-const syncDir = async (dir: string): Promise<void> => {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    throw new WeftError('WEFT_ERR_CONFIG_READ', `${file}: cannot create the admin token: ${errnoCode(err) ?? String(err)}`, { file }, { cause: err });
   }
 };
 
@@ -97,7 +69,7 @@ export const loadOrCreateAdminToken = async (dataDir: string): Promise<AdminToke
     },
   );
   if (mode === undefined) {
-    const created = await createToken(dataDir, file);
+    const created = await createToken(file);
     if (created !== undefined) return { token: created, file, created: true };
   } else if ((mode & 0o077) !== 0) {
     await chmod(file, 0o600);

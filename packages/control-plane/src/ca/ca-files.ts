@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WeftError } from '@weft/core';
-import { syncDir, writeFileAtomic } from '../store/durable-fs.js';
+import { createFileExclusive, syncDir, writeFileAtomic } from '../store/durable-fs.js';
 
 /**
  * The files of the CA in `<dataDir>/ca/` (mode 0700):
@@ -82,34 +81,12 @@ export const writeDurably = async (file: string, text: string): Promise<void> =>
   }
 };
 
-/**
- * Creates `file` with `text` (mode 0600) unless it exists: written and fsynced under a
- * temporary name, then hard-linked into place, which fails when the name is taken. Of two
- * processes racing, one creates it; both then read the same content. Returns whether this
- * call created it.
- */
+/** {@link createFileExclusive}, its I/O errors named as the CA's (`WEFT_ERR_CONFIG_READ`). */
 export const createExclusive = async (file: string, text: string): Promise<boolean> => {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(tmp, file);
-    } catch (err) {
-      if (errnoCode(err) === 'EEXIST') return false;
-      throw err;
-    }
-    await syncDir(dirname(file));
-    return true;
+    return await createFileExclusive(file, text);
   } catch (err) {
     throw ioError('create', file, err);
-  } finally {
-    await unlink(tmp).catch(() => undefined);
   }
 };
 

@@ -1,5 +1,6 @@
-import { open, rename, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** Writes all of `buf` at the handle's position (append for an `O_APPEND` handle), looping over short writes. */
 export const writeAll = async (fh: FileHandle, buf: Buffer): Promise<void> => {
@@ -57,4 +58,33 @@ export const writeFileAtomic = async (path: string, chunks: Iterable<Buffer>): P
   await rename(tmp, path);
   await syncDir(dirname(path));
   return bytes;
+};
+
+/**
+ * Creates `file` with `text` (mode 0600) unless it exists: written and fsynced under a
+ * temporary name, then hard-linked into place, which fails when the name is taken. Of two
+ * processes racing, one creates it; both then read the same content. Returns whether this
+ * call created it; I/O errors are thrown as they are, for the caller to name.
+ */
+export const createFileExclusive = async (file: string, text: string): Promise<boolean> => {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(tmp, file);
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && err.code === 'EEXIST') return false;
+      throw err;
+    }
+    await syncDir(dirname(file));
+    return true;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
 };
