@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as api from './lib/cp-api.mjs';
 import * as proc from './lib/proc.mjs';
+import { startControlPlane as startMeshControlPlane } from './lib/mtls-config.mjs';
 import { workloadCertificate } from './lib/workload-cert.mjs';
 import { docsSection, markdownTable, textTable } from './lib/cp-report.mjs';
 
@@ -101,39 +102,10 @@ const quantile = (sorted, q) => {
 };
 const sortNum = (a) => [...a].sort((x, y) => x - y);
 
-/** Starts a control plane; resolves {p, apiPort, streamPort, token}. */
+/** Starts a control plane; resolves {p, apiPort, streamPort, token, dataDir}. */
 const startControlPlane = async (label) => {
-  const dataDir = path.join(tmp, `data-${label}`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.mkdirSync(dataDir, { recursive: true });
-  const logFile = path.join(tmp, `control-plane-${label}.log`);
-  const p = proc.start(
-    'control-plane',
-    process.execPath,
-    ['--max-semi-space-size=2', path.join(root, 'packages/cli/bin/weft.js'), 'control-plane', '--data-dir', dataDir, '--api-addr', '127.0.0.1:0', '--stream-addr', '127.0.0.1:0', '--store', 'memory'],
-    { cwd: root, logFile, stdout: 'pipe', env: { WEFT_LOG_LEVEL: 'warn', LOG_LEVEL: 'warn' } },
-  );
-  let out = '';
-  const ports = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane not ready in 20 s; log: ${proc.tail(logFile)}`)), 20_000);
-    p.child.stdout.setEncoding('utf8');
-    p.child.stdout.on('data', (d) => {
-      out += d;
-      const m = /weft control-plane ready (\{.*\})/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(JSON.parse(m[1]));
-      }
-    });
-    p.exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`control plane exited before ready; log: ${proc.tail(logFile)} ${out.slice(-500)}`));
-    });
-  });
-  // Its log lines (JSON) go on stdout after the ready line: keep them in the log file.
-  p.child.stdout.on('data', (d) => fs.appendFileSync(logFile, d));
-  const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
-  return { p, apiPort: ports.api, streamPort: ports.stream, token, dataDir };
+  const cp = await startMeshControlPlane({ root, bin: path.join(root, 'packages/cli/bin/weft.js'), dir: path.join(tmp, `control-plane-${label}`) });
+  return { p: cp.proc, apiPort: cp.api, streamPort: cp.stream, token: cp.adminToken, dataDir: cp.dataDir };
 };
 
 /** Forks the simulated proxies; returns an RPC helper over IPC. */

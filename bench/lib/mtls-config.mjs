@@ -57,11 +57,11 @@ export const startControlPlane = async ({ root, bin, dir, name = 'control-plane'
 };
 
 /** `POST /api/v1/tokens` (what `weft token create` does): a reusable join token for a service. */
-export const createJoinToken = async (cp, service, ttl = '1h') => {
+export const createJoinToken = async (cp, service, ttl = '1h', namespace = 'default') => {
   const res = await fetch(`http://127.0.0.1:${cp.api}/api/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ service, namespace: 'default', ttl }),
+    body: JSON.stringify({ service, namespace, ttl }),
     signal: AbortSignal.timeout(10_000),
   });
   const body = await res.json();

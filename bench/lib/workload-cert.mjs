@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import http2 from 'node:http2';
 import path from 'node:path';
+import { createJoinToken } from './mtls-config.mjs';
 
 const h2 = (port, tlsOptions, method, reqPath, headers = {}, body) =>
   new Promise((resolve, reject) => {
@@ -29,18 +30,12 @@ const spkiHash = (pem) => `sha256:${createHash('sha256').update(new X509Certific
 
 /** {key, cert, ca} for a simulated proxy of `service` in `namespace`. */
 export const workloadCertificate = async ({ root, apiPort, streamPort, adminToken, service, namespace }) => {
-  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ service, namespace }),
-  });
-  const created = await res.json();
-  if (res.status !== 201) throw new Error(`creating a join token failed: ${res.status} ${JSON.stringify(created)}`);
-  const pin = JSON.parse(Buffer.from(created.token.split('.')[1], 'base64url').toString('utf8')).ca;
+  const token = await createJoinToken({ api: apiPort, adminToken }, service, '1h', namespace);
+  const pin = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')).ca;
   const { keyPem, csrPem } = JSON.parse(execFileSync(process.execPath, [path.join(root, 'packages/cli/bundle/csr-child.js')], { encoding: 'utf8' }));
   const bundle = await h2(streamPort, { rejectUnauthorized: false }, 'GET', '/weft.v1.Identity/TrustBundle');
   if (!bundle.trustBundle.some((pem) => spkiHash(pem) === pin)) throw new Error('the trust bundle does not match the token');
   const verified = { ca: bundle.trustBundle, checkServerIdentity: () => undefined };
-  const issued = await h2(streamPort, verified, 'POST', '/weft.v1.Identity/Issue', { authorization: `Bearer ${created.token}` }, { service, namespace, csrPem });
+  const issued = await h2(streamPort, verified, 'POST', '/weft.v1.Identity/Issue', { authorization: `Bearer ${token}` }, { service, namespace, csrPem });
   return { key: keyPem, cert: issued.chainPem, ca: bundle.trustBundle };
 };
