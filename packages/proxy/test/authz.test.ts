@@ -21,7 +21,7 @@ import {
   type TestPki,
   type TmpDir,
 } from '@weft/testing';
-import { adminGet, eventually, snapshot, startProxy, tlsTransport, waitForVersion, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion } from './http1-mesh-fixture.js';
 
 const TD = 'test.local';
 const principal = (name: string): string => `spiffe://${TD}/ns/default/sa/${name}`;
@@ -146,14 +146,6 @@ const call = async (port: number, path: string, init: RequestInit = {}): Promise
 };
 
 /** The value of the first metric line that starts with `name{` and holds every label given. */
-/** The sum of the samples of `name` whose labels include `labels` (series are split by caller, for one). */
-const metric = (text: string, name: string, labels: Record<string, string>): number | undefined => {
-  const lines = text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-};
-
 describe('authorization in the proxy', { timeout: 90_000 }, () => {
   test('HTTP/1.1: allowed calls reach the app; denied ones get 403 naming hop, policy and rule, and never reach it', async () => {
     const { app, client, intruder, serverPort } = w();

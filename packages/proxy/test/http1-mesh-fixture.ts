@@ -32,6 +32,16 @@ export const suiteContext = (): TestContext & { cleanup: () => Promise<void> } =
   };
 };
 
+/**
+ * The sum of the samples of metric `name` whose labels include `labels`, in Prometheus
+ * text; undefined when no series matches. Series are split by more labels than a test
+ * names (the caller's identity, for one), so a test reads the total.
+ */
+export const metric = (text: string, name: string, labels: Record<string, string>): number | undefined => {
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+};
+
 /** The ports `weft proxy ready {...}` reports. */
 export interface ReadyPorts {
   readonly inbound: number | undefined;

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createTestPki, createTmpDir, freePort, grpcEchoClient, startGrpcEcho, startHttp1Echo, type GrpcEcho, type Http1Echo } from '@weft/testing';
-import { adminGet, eventually, snapshot, startProxy, tlsTransport, waitForVersion, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion } from './http1-mesh-fixture.js';
 
 const TD = 'test.local';
 const HOUR = 3_600_000;
@@ -114,11 +114,6 @@ const statuses = async (n: number, port: number, headers: Record<string, string>
 };
 
 const count = (list: readonly number[], s: number): number => list.filter((x) => x === s).length;
-
-const metric = (text: string, name: string, labels: Record<string, string>): number | undefined => {
-  const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return lines.length === 0 ? undefined : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-};
 
 describe('local rate limits in the callee proxy', { timeout: 120_000 }, () => {
   test('a bucket that does not refill during the test admits exactly its capacity; refusals are 429 RL with the rate-limit headers', async () => {
