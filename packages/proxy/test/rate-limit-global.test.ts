@@ -227,15 +227,20 @@ describe('two proxy replicas of one Service with a GLOBAL policy', { timeout: 12
     assert.deepEqual(refused.map((g) => g.status), [429, 429, 429]);
     assert.match(refused[0]?.error ?? '', /^WEFT_ERR_PROXY_RATE_LIMIT_UNAVAILABLE \(RL\) .*could not reach Redis/);
     await r().restart();
-    await w().apply([globalPolicy('back', [{ name: 'main', tokens: 2, burst: 2, intervalMs: HOUR }], 'CLOSED')], 'r5');
-    // The reconnect delay may refuse a request or two right after the restart; then limits hold.
+    // Each replica reconnects on its own backoff and may refuse a request or two right after
+    // the restart: probe with room to spare until two calls in a row (one per replica, round
+    // robin) are admitted, then check that a tight limit holds again.
+    await w().apply([globalPolicy('probe', [{ name: 'main', tokens: 1000, burst: 1000, intervalMs: HOUR }], 'CLOSED')], 'r5');
     let got: number[] = [];
     for (let attempt = 0; attempt < 40; attempt++) {
-      got = (await statuses(1)).map((g) => g.status);
-      if (got[0] === 200) break;
+      got = (await statuses(2)).map((g) => g.status);
+      if (got.every((s) => s === 200)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.deepEqual(got, [200], 'Redis answers again');
-    assert.deepEqual((await statuses(2)).map((g) => g.status), [200, 429]);
+    assert.deepEqual(got, [200, 200], 'Redis answers both replicas again');
+    await w().apply([globalPolicy('back', [{ name: 'main', tokens: 2, burst: 2, intervalMs: HOUR }], 'CLOSED')], 'r6');
+    const limited = await statuses(3);
+    assert.deepEqual(limited.map((g) => g.status), [200, 200, 429]);
+    assert.match(limited[2]?.error ?? '', /^WEFT_ERR_PROXY_RATE_LIMITED/);
   });
 });
