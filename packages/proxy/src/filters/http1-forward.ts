@@ -3,6 +3,7 @@ import type { Exchange } from '../http1/downstream.js';
 import type { ParsedHead, RawHeaders } from '../http1/llhttp.js';
 import { buildRequestHead, requestFraming, type RequestTarget } from '../http1/request-head.js';
 import type { Http1Pool } from '../http1/upstream.js';
+import type { Http1Template } from '../destination/http1-attempts.js';
 import type { OutboundDecision } from '../outbound/resolve.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
 import { sendHttp1Mirrors, teeTo, type Http1MirrorRequest } from './mirror-http1.js';
@@ -18,8 +19,10 @@ import { shadowAuthority } from './shadow-host.js';
 
 /** What forwarding needs besides the exchange and its decision. */
 export interface Http1ForwardContext {
+  /** Pools for mirrors, which go around the destination policies. */
   readonly poolFor: (endpoint: EndpointRef) => Http1Pool;
-  readonly responseTimeoutMs: number;
+  /** Sends the request under its destination's policies (breaker, balancing, retries). */
+  readonly send: (decision: Forward, template: Http1Template) => void;
   readonly onUpgrade: ((upstream: Socket, rest: Buffer, head: ParsedHead) => void) | undefined;
 }
 
@@ -40,6 +43,14 @@ const answerRedirect = (ex: Exchange, plan: RoutePlan, target: RequestTarget, pr
   ex.end();
 };
 
+type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
+
+/** The response-header edit of a plan, with the sticky cookie a hashing balancer made up appended. */
+const withSetCookie = (edit: ((h: RawHeaders) => RawHeaders) | undefined, cookie: string | undefined): ((h: RawHeaders) => RawHeaders) | undefined => {
+  if (cookie === undefined) return edit;
+  return (h) => [...(edit === undefined ? h : edit(h)), 'set-cookie', cookie];
+};
+
 /** Carries out `decision` (a redirect, or a forward with a plan) for `ex`, whose client asked for `target`. */
 export const forwardHttp1 = (ex: Exchange, decision: OutboundDecision, target: RequestTarget, ctx: Http1ForwardContext): void => {
   const plan = decision.plan;
@@ -47,7 +58,6 @@ export const forwardHttp1 = (ex: Exchange, decision: OutboundDecision, target: R
     answerRedirect(ex, decision.plan, target, decision.prefix);
     return;
   }
-  const pool = ctx.poolFor(decision.endpoint);
   const upstream: RequestTarget =
     plan === undefined
       ? target
@@ -68,15 +78,12 @@ export const forwardHttp1 = (ex: Exchange, decision: OutboundDecision, target: R
     else if (ex.facts.contentLength > MIRROR_BODY_LIMIT) dropMirrors(slots, 'dropped_body_too_large');
     else teeBody = teeTo(new MirrorBody(slots, (body) => sendHttp1Mirrors(ctx.poolFor, slots, copy, body)));
   }
-  const editResponse = plan?.responseHeaders;
-  pool.dispatch({
-    exchange: ex,
+  const editResponse = withSetCookie(plan?.responseHeaders?.raw, decision.setCookie);
+  ctx.send(decision, {
     head: buildRequestHead(ex, upstream, '', headers),
     framing: requestFraming(ex),
-    hop: decision.hop,
-    responseTimeoutMs: ctx.responseTimeoutMs,
     ...(ctx.onUpgrade === undefined ? {} : { onUpgrade: ctx.onUpgrade }),
     ...(teeBody === undefined ? {} : { teeBody }),
-    ...(editResponse === undefined ? {} : { editResponseHeaders: editResponse.raw }),
+    ...(editResponse === undefined ? {} : { editResponseHeaders: editResponse }),
   });
 };

@@ -97,7 +97,7 @@ export const sendHttp1Mirrors = (poolFor: (endpoint: EndpointRef) => Http1Pool, 
   for (const slot of slots) {
     if (slot.released) continue;
     const backend = slot.policy.backend;
-    const endpoint = backend.picker.pick();
+    const endpoint = backend.balancer.pick();
     if (endpoint === undefined) {
       slot.release('dropped_no_endpoint');
       continue;

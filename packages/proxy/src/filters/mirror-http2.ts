@@ -38,7 +38,7 @@ const sendOne = (session: ClientHttp2Session, slot: MirrorSlot, headers: Outgoin
 export const sendHttp2Mirrors = (sessions: MirrorSessions, slots: readonly MirrorSlot[], headers: OutgoingHttpHeaders, body: Buffer | undefined): void => {
   for (const slot of slots) {
     if (slot.released) continue;
-    const endpoint = slot.policy.backend.picker.pick();
+    const endpoint = slot.policy.backend.balancer.pick();
     if (endpoint === undefined) {
       slot.release('dropped_no_endpoint');
       continue;

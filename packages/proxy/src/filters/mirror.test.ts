@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { afterEach, mock, test } from 'node:test';
 import type { Backend } from '../routing/backend.js';
-import { RoundRobinPicker } from '../routing/endpoint-picker.js';
+import { RoundRobinBalancer } from '../balancing/round-robin.js';
+import { Destination } from '../destination/destination.js';
+import { staticDestinationEnv } from '../destination/static-env.js';
 import { compileMirror, MIRROR_BODY_LIMIT, MIRROR_TIMEOUT_MS, MirrorBody, mirrorCounts, MIRRORS_IN_FLIGHT_LIMIT, startMirrors, type MirrorSlot } from './mirror.js';
 
-const backend: Backend = { name: 'shadow.default', service: 'shadow.default', picker: new RoundRobinPicker([]) };
+const backend: Backend = {
+  name: 'shadow.default',
+  service: 'shadow.default',
+  destination: new Destination('shadow.default', undefined, staticDestinationEnv),
+  balancer: new RoundRobinBalancer([], { random: Math.random }),
+  hashKey: undefined,
+};
 
 afterEach(() => mock.timers.reset());
 

@@ -13,6 +13,7 @@ import type { Exchange } from './downstream.js';
 import type { ParsedHead } from './llhttp.js';
 import { buildRequestHead, requestFraming, splitAbsoluteForm, type RequestTarget } from './request-head.js';
 import { joinSockets } from './tunnel.js';
+import { sendHttp1, type PoolFor } from '../destination/http1-attempts.js';
 import type { Http1Pool } from './upstream.js';
 import { ProxyError } from '../errors/proxy-error.js';
 
@@ -51,6 +52,12 @@ const send = (ex: Exchange, pool: Http1Pool, target: RequestTarget, hop: HopRef,
   });
 };
 
+/** The pools of `config`, each bound to the breaker of the Service it is reached as. */
+const poolForDestination =
+  (config: ConfigState): PoolFor =>
+  (endpoint, destination) =>
+    config.poolFor(endpoint, destination);
+
 /**
  * The HTTP/1.1 request handler of one listener. Outbound: resolve service, route, backend
  * and endpoint, then forward on that endpoint's pool. Inbound: forward to the local app.
@@ -80,18 +87,26 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
       afterRateLimit(limited, () => ex.ended, toApp, (e) => ex.fail(e));
       return;
     }
-    const decision = routeOutbound(config.table, route.proxy, route.fixedService, target.authority, new Http1RouteRequest(ex.head.method, target.path, ex.head.headers));
+    const routeReq = new Http1RouteRequest(ex.head.method, target.path, ex.head.headers);
+    const source = ex.downstream.remoteAddress;
+    const decision = routeOutbound(config.table, route.proxy, route.fixedService, target.authority, routeReq, source);
     ex.target = decision.service;
     if (interceptFault(ex, () => ex.ended, config.snapshot, decision, () => handle(ex))) return;
-    // The rule's timeouts, composed into its limits when the config was compiled.
-    const responseTimeoutMs = decision.kind === 'forward' ? decision.limits.responseTimeoutMs : route.responseTimeoutMs();
-    if (decision.kind === 'forward' && decision.plan === undefined) {
-      send(ex, config.poolFor(decision.endpoint), target, decision.hop, responseTimeoutMs);
+    // The rule's timeouts apply per attempt (see AttemptRun).
+    if (decision.kind === 'forward' && decision.plan === undefined && decision.setCookie === undefined) {
+      sendHttp1(
+        ex,
+        decision,
+        { head: buildRequestHead(ex, target, ''), framing: requestFraming(ex), ...(ex.head.upgrade ? { onUpgrade: onUpgrade(ex) } : {}) },
+        poolForDestination(config),
+        routeReq,
+        source,
+      );
       return;
     }
     forwardHttp1(ex, decision, target, {
       poolFor: (endpoint) => config.poolFor(endpoint),
-      responseTimeoutMs,
+      send: (d, template) => sendHttp1(ex, d, template, poolForDestination(config), routeReq, source),
       onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
     });
   };

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '@weft/api/data-plane';
 import { ProxyError, upstreamSocketErrorCode, type HopRef } from '../errors/proxy-error.js';
+import type { AttemptOutcome } from '../resilience/attempt-outcome.js';
+import type { BreakerLease, CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { dial, type ConnectTarget } from '../transport/connect.js';
 import type { BodySink, Exchange } from './downstream.js';
 import { appendEndToEnd, lastChunk, responseHasNoBody, scanHead } from './head.js';
@@ -30,7 +32,35 @@ export interface UpstreamRequest {
   readonly teeBody?: (sink: BodySink) => BodySink;
   /** Route filters: the final response's headers as the client gets them. */
   readonly editResponseHeaders?: (headers: RawHeaders) => RawHeaders;
+  /** Destination policies: told how the attempt ends, and may send the request again. */
+  readonly attempt?: AttemptHooks;
 }
+
+/**
+ * What the destination policies (balancing, outlier detection, breakers, retries) learn of
+ * one attempt, and how they take it over. Each attempt ends exactly once: by `failed`, or
+ * by `responded` followed by `finished` (or, for a response dropped to retry, `discarded`).
+ */
+export interface AttemptHooks {
+  /** A final response head arrived. False: drop this response, read it to its end, then call `discarded`. */
+  responded(status: number, headers: RawHeaders): boolean;
+  /** The response was forwarded to its end, or the client went away. */
+  finished(): void;
+  /** The dropped response was read to its end: the request may go again. */
+  discarded(): void;
+  /**
+   * The attempt failed without a response (`outcome` undefined: refused locally, by a
+   * breaker or a full queue). True: the hooks took it over (a retry); false: the caller
+   * fails the exchange with `error`.
+   */
+  failed(outcome: AttemptOutcome | undefined, error: ProxyError): boolean;
+}
+
+/** Fails `req` with `error` unless its attempt hooks take the failure over. */
+const failRequest = (req: UpstreamRequest, outcome: AttemptOutcome | undefined, error: ProxyError): void => {
+  if (req.attempt?.failed(outcome, error) === true) return;
+  req.exchange.fail(error);
+};
 
 /** Limits of one endpoint's pool. */
 export interface PoolLimits {
@@ -51,7 +81,11 @@ class UpstreamConnection {
   #trailers: RawHeaders | undefined;
   #requestSent = false;
   #gotBytes = false;
+  /** The response of this attempt is being read and dropped (a retry follows). */
+  #discard = false;
   #timer: NodeJS.Timeout | undefined;
+  /** This connection's unit of the destination's `maxConnections`. */
+  lease: BreakerLease | undefined;
   /** How many requests this connection carried; a reused one may have been closed by the peer. */
   uses = 0;
   #dead = false;
@@ -93,6 +127,7 @@ class UpstreamConnection {
     this.#trailers = undefined;
     this.#requestSent = false;
     this.#gotBytes = false;
+    this.#discard = false;
     const ex = req.exchange;
     ex.onAbort(() => this.#abort());
     const socket = this.socket;
@@ -135,6 +170,14 @@ class UpstreamConnection {
       this.socket.destroy();
       return;
     }
+    if (this.#discard) {
+      const r = this.#parser.execute(d);
+      if (isParserError(r)) {
+        this.#req = undefined;
+        this.socket.destroy();
+      }
+      return;
+    }
     // Everything this read produces for the client (head, body, end) leaves in one write.
     const client = ex.downstream;
     client.cork();
@@ -167,6 +210,10 @@ class UpstreamConnection {
       this.#timer = undefined;
     }
     this.#responseHead = head;
+    if (req.attempt !== undefined && !req.attempt.responded(head.status, head.headers)) {
+      this.#discard = true;
+      return responseHasNoBody(method, head.status);
+    }
     const facts = scanHead(head.headers);
     if (head.status === 101) {
       // Only the upgrade handler may accept a protocol switch; headers pass as they are.
@@ -186,6 +233,7 @@ class UpstreamConnection {
   }
 
   #onBody(chunk: Buffer): void {
+    if (this.#discard) return;
     const ex = this.#req?.exchange;
     if (ex === undefined) return;
     if (!ex.writeBody(chunk)) this.socket.pause();
@@ -196,11 +244,16 @@ class UpstreamConnection {
     if (req === undefined || this.#responseHead === undefined) return;
     if (this.#responseHead.status === 101) return;
     const keepAlive = this.#responseHead.keepAlive;
-    req.exchange.onClientDrain(undefined);
-    req.exchange.end(this.#trailers);
+    const discarded = this.#discard;
+    if (!discarded) {
+      req.exchange.onClientDrain(undefined);
+      req.exchange.end(this.#trailers);
+      req.attempt?.finished();
+    }
     if (!keepAlive) {
       this.#req = undefined;
       this.socket.end();
+      if (discarded) req.attempt?.discarded();
       return;
     }
     this.#parserDone = true;
@@ -211,6 +264,7 @@ class UpstreamConnection {
       this.#req = undefined;
       this.socket.destroy();
     }
+    if (discarded) req.attempt?.discarded();
   }
 
   #release(): void {
@@ -236,23 +290,37 @@ class UpstreamConnection {
   #onTimeout(req: UpstreamRequest): void {
     this.#timer = undefined;
     if (this.#req !== req || this.#responseHead !== undefined) return;
-    this.#fail('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${req.responseTimeoutMs} ms`);
+    this.#fail('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${req.responseTimeoutMs} ms`, undefined, TIMEOUT);
     this.socket.destroy();
   }
 
   #abort(): void {
     // The client went away: the upstream request is cancelled, not left running.
+    const req = this.#req;
     this.#req = undefined;
     this.socket.destroy();
+    req?.attempt?.finished();
   }
 
-  #fail(code: ErrorCode, reason: string, cause?: unknown): void {
+  #fail(code: ErrorCode, reason: string, cause?: unknown, outcome: AttemptOutcome = RESET): void {
     const req = this.#req;
     this.#req = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (req === undefined) return;
     req.exchange.onClientDrain(undefined);
-    req.exchange.fail(new ProxyError(code, reason, req.hop, { cause }));
+    const error = new ProxyError(code, reason, req.hop, { cause });
+    if (this.#discard) {
+      // The response being dropped broke off: the retry goes ahead all the same.
+      req.attempt?.discarded();
+      return;
+    }
+    if (this.#responseHead !== undefined) {
+      // Part of the response went out already: nothing can be retried.
+      req.attempt?.finished();
+      req.exchange.fail(error);
+      return;
+    }
+    failRequest(req, outcome, error);
   }
 
   #onGone(err: Error | undefined): void {
@@ -280,12 +348,22 @@ class UpstreamConnection {
     this.#fail(upstreamSocketErrorCode(err, true), reason, err);
   }
 
+  /** Returns this connection's unit of the destination's connection limit. */
+  releaseLease(): void {
+    this.lease?.release();
+    this.lease = undefined;
+  }
+
   close(): void {
     if (this.#req === undefined) this.socket.end();
   }
 }
 
 const uncork = (socket: Socket): void => socket.uncork();
+
+const RESET: AttemptOutcome = { kind: 'reset' };
+const TIMEOUT: AttemptOutcome = { kind: 'timeout' };
+const CONNECT_FAILURE: AttemptOutcome = { kind: 'connect-failure' };
 
 /** Methods whose requests may be repeated without changing the outcome (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -302,7 +380,15 @@ export class Http1Pool {
   readonly #all = new Set<UpstreamConnection>();
   #connecting = 0;
   readonly #pending: UpstreamRequest[] = [];
+  /** The `pendingRequests` units held by the requests waiting in {@link #pending}, in the same order. */
+  readonly #pendingLeases: (BreakerLease | undefined)[] = [];
   #closed = false;
+  /**
+   * The breaker of the Service this endpoint is reached as (DestinationPolicy
+   * `connectionPool`): connections and waiting requests count against it across all of
+   * the Service's endpoints, on top of this pool's own per-endpoint limits.
+   */
+  breaker: CircuitBreaker | undefined;
 
   constructor(target: ConnectTarget, limits: PoolLimits) {
     this.target = target;
@@ -324,36 +410,59 @@ export class Http1Pool {
     }
     // A closed (retired) pool still carries what it is given (a retry, a queued request
     // whose connection died): release() closes the connection once the request is done.
+    const breaker = this.breaker;
     if (this.size < this.#limits.maxConnections) {
-      this.#open(req);
-      return;
+      const lease = breaker?.tryAcquire('connections');
+      if (lease === undefined || lease.ok) {
+        this.#open(req, lease?.lease);
+        return;
+      }
+      if (this.size === 0) {
+        // Nothing of this pool will free up for it to wait on.
+        this.#overflow(req, `circuit breaker: ${breaker?.limits.maxConnections} connections open to the service (maxConnections)`);
+        return;
+      }
     }
     if (this.#pending.length >= this.#limits.maxPending) {
-      req.exchange.fail(
-        new ProxyError(
-          'WEFT_ERR_PROXY_OVERFLOW',
-          `pool full: ${this.#limits.maxConnections} connections busy and ${this.#limits.maxPending} requests waiting`,
-          req.hop,
-        ),
-      );
+      this.#overflow(req, `pool full: ${this.#limits.maxConnections} connections busy and ${this.#limits.maxPending} requests waiting`);
+      return;
+    }
+    const waiting = breaker?.tryAcquire('pendingRequests');
+    if (waiting !== undefined && !waiting.ok) {
+      this.#overflow(req, `circuit breaker: ${breaker?.limits.maxPendingRequests} requests waiting for a connection to the service (maxPendingRequests)`);
       return;
     }
     this.#pending.push(req);
+    this.#pendingLeases.push(waiting?.lease);
   }
 
-  #open(req: UpstreamRequest): void {
+  #overflow(req: UpstreamRequest, reason: string): void {
+    failRequest(req, undefined, new ProxyError('WEFT_ERR_PROXY_OVERFLOW', reason, req.hop));
+  }
+
+  /** The next waiting request, its `pendingRequests` unit returned. */
+  #nextPending(): UpstreamRequest | undefined {
+    this.#pendingLeases.shift()?.release();
+    return this.#pending.shift();
+  }
+
+  #open(req: UpstreamRequest, lease: BreakerLease | undefined): void {
     this.#connecting++;
     dial(this.target, 'http/1.1', (err, socket) => {
       this.#connecting--;
       if (err !== undefined || socket === undefined) {
+        lease?.release();
         const e = new ProxyError(upstreamSocketErrorCode(err, false), err?.message ?? 'connect failed', req.hop, { cause: err });
-        req.exchange.fail(e);
         // Requests queued behind this one would meet the same endpoint: fail them too,
         // rather than let them wait for a connection that is not coming.
-        for (const p of this.#pending.splice(0)) p.exchange.fail(e);
+        const queued: UpstreamRequest[] = [];
+        for (let p = this.#nextPending(); p !== undefined; p = this.#nextPending()) queued.push(p);
+        failRequest(req, CONNECT_FAILURE, e);
+        for (const p of queued) failRequest(p, CONNECT_FAILURE, new ProxyError(e.code, e.message, p.hop, { cause: err }));
         return;
       }
       const conn = new UpstreamConnection(socket, this);
+      conn.lease = lease;
       this.#all.add(conn);
       if (req.exchange.ended) this.release(conn);
       else conn.send(req);
@@ -362,8 +471,8 @@ export class Http1Pool {
 
   /** @internal a connection finished a request and may take another. */
   release(conn: UpstreamConnection): void {
-    let next = this.#pending.shift();
-    while (next !== undefined && next.exchange.ended) next = this.#pending.shift();
+    let next = this.#nextPending();
+    while (next !== undefined && next.exchange.ended) next = this.#nextPending();
     if (next !== undefined) {
       conn.send(next);
       return;
@@ -378,10 +487,11 @@ export class Http1Pool {
   /** @internal a connection is gone. */
   forget(conn: UpstreamConnection): void {
     this.#all.delete(conn);
+    conn.releaseLease();
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
     // A waiting request can use the freed slot.
-    const next = this.#pending.shift();
+    const next = this.#nextPending();
     if (next !== undefined) this.dispatch(next);
   }
 

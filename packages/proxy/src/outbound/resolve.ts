@@ -2,9 +2,11 @@ import type { Limits } from '@weft/api/data-plane';
 import type { HopRef } from '../errors/proxy-error.js';
 import { ProxyError } from '../errors/proxy-error.js';
 import type { RoutePlan } from '../filters/route-plan.js';
+import { pickEndpoint } from '../destination/pick-endpoint.js';
+import type { Backend } from '../routing/backend.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
 import { PathRouteRequest, type RouteRequest } from '../routing/route-request.js';
-import { matchRoute, type LogicalService, type RoutingTable } from '../routing/routing-table.js';
+import { matchRoute, type CompiledRoute, type LogicalService, type RoutingTable } from '../routing/routing-table.js';
 
 /** Where an outbound request goes: the endpoint picked, and the hop refs for telemetry. */
 export interface Resolved {
@@ -22,7 +24,12 @@ export type OutboundDecision =
   | {
       readonly kind: 'forward';
       readonly service: LogicalService;
+      /** The rule matched: its retry policy and timeouts. */
+      readonly route: CompiledRoute;
+      readonly backend: Backend;
       readonly endpoint: EndpointRef;
+      /** A sticky cookie the balancer made up for a client without one: set on the response. */
+      readonly setCookie: string | undefined;
       readonly hop: HopRef;
       readonly plan: RoutePlan | undefined;
       readonly prefix: string | undefined;
@@ -44,7 +51,14 @@ export type OutboundDecision =
  * service with routes none of which matches answers 404 with flag NR. Synchronous: nothing
  * on this path waits.
  */
-export const routeOutbound = (table: RoutingTable, proxy: string, fixedService: string | undefined, authority: string, req: RouteRequest): OutboundDecision => {
+export const routeOutbound = (
+  table: RoutingTable,
+  proxy: string,
+  fixedService: string | undefined,
+  authority: string,
+  req: RouteRequest,
+  sourceAddress = '',
+): OutboundDecision => {
   const service = fixedService !== undefined ? table.byKey(fixedService) : table.byAuthority(authority);
   if (service === undefined) {
     const what = fixedService ?? authority;
@@ -69,7 +83,8 @@ export const routeOutbound = (table: RoutingTable, proxy: string, fixedService: 
     return { kind: 'redirect', service, hop: { direction: 'outbound', proxy, service: service.key, route: route.name }, plan, prefix: match.prefix };
   }
   const backend = target?.backend;
-  const endpoint = backend?.picker.pick();
+  const picked = backend === undefined ? undefined : pickEndpoint(backend, req, sourceAddress);
+  const endpoint = picked?.endpoint;
   if (backend === undefined || endpoint === undefined) {
     throw new ProxyError('WEFT_ERR_PROXY_NO_HEALTHY_UPSTREAM', `no endpoints for backend ${backend?.name ?? '(none)'}`, {
       direction: 'outbound',
@@ -82,7 +97,10 @@ export const routeOutbound = (table: RoutingTable, proxy: string, fixedService: 
   return {
     kind: 'forward',
     service,
+    route,
+    backend,
     endpoint,
+    setCookie: picked?.setCookie,
     hop: { direction: 'outbound', proxy, service: service.key, route: route.name, backend: backend.name, endpoint: endpoint.key },
     plan,
     prefix: match.prefix,

@@ -1,11 +1,22 @@
-import type { RoundRobinPicker } from './endpoint-picker.js';
+import type { Balancer } from '../balancing/balancer.js';
+import type { HashKeySpec } from '../balancing/hash-key.js';
+import type { Destination } from '../destination/destination.js';
+import type { EndpointRef } from './endpoint-picker.js';
 
-/** A set of endpoints a route sends (or mirrors) to: a service, or the subset of it with some labels. */
+/**
+ * A set of endpoints a route sends (or mirrors) to: a service, or the subset of it with
+ * some labels, balanced as the service's DestinationPolicy says.
+ */
 export interface Backend {
   /** `name.namespace`, with `[k=v,...]` when it is a subset. */
   readonly name: string;
   readonly service: string;
-  readonly picker: RoundRobinPicker;
+  /** The upstream Service's policies and what the proxy learned of it; shared by its backends. */
+  readonly destination: Destination;
+  /** Built per config over the subset's endpoints; reads the destination's availability and loads. */
+  readonly balancer: Balancer<EndpointRef>;
+  /** For consistent hashing: what the request's hash is computed from. */
+  readonly hashKey: HashKeySpec | undefined;
 }
 
 /** The name of a backend: its service key, with the subset's labels when it has any. */

@@ -38,7 +38,7 @@ test('round robin visits every endpoint in turn', () => {
   assert.ok(svc);
   const route = matchRoute(svc, '/');
   const seen: number[] = [];
-  for (let i = 0; i < 6; i++) seen.push(route?.route.pick()?.backend?.picker.pick()?.port ?? 0);
+  for (let i = 0; i < 6; i++) seen.push(route?.route.pick()?.backend?.balancer.pick()?.port ?? 0);
   assert.deepEqual(new Set(seen), new Set([1001, 1002]));
   for (let i = 2; i < 6; i++) assert.equal(seen[i], seen[i - 2], 'alternates');
 });
@@ -82,7 +82,7 @@ test('weighted backends split by weight, and subsets select endpoints by label',
   const counts = new Map<number, number>();
   const n = 20_000;
   for (let i = 0; i < n; i++) {
-    const port = route.route.pick()?.backend?.picker.pick()?.port ?? 0;
+    const port = route.route.pick()?.backend?.balancer.pick()?.port ?? 0;
     counts.set(port, (counts.get(port) ?? 0) + 1);
   }
   const v2 = (counts.get(1002) ?? 0) / n;
@@ -94,7 +94,7 @@ test('weighted backends split by weight, and subsets select endpoints by label',
 test('a backend whose subset matches no endpoint has an empty picker', () => {
   const svc = { ...reviews, routes: [{ backendRefs: [{ service: 'reviews.default', subset: { version: 'v9' } }] }] };
   const t = new RoutingTable(snapshot({ services: [svc], endpoints: eps }), 'default');
-  assert.equal(matchRoute(t.byKey('reviews.default')!, '/')?.route.pick()?.backend?.picker.pick(), undefined);
+  assert.equal(matchRoute(t.byKey('reviews.default')!, '/')?.route.pick()?.backend?.balancer.pick(), undefined);
 });
 
 test('rules are tried in order: the first match wins, even when a later one is more specific', () => {
@@ -112,7 +112,7 @@ test('rules are tried in order: the first match wins, even when a later one is m
   assert.equal(matchRoute(s, req('/health', ['X-User', 'beta']))?.route.name, 'beta');
   assert.equal(matchRoute(s, req('/health'))?.route.name, 'exact');
   assert.equal(matchRoute(s, req('/x'))?.route.name, 'rest');
-  assert.equal(matchRoute(s, req('/x', ['x-user', 'beta']))?.route.pick()?.backend?.picker.pick()?.port, 1002);
+  assert.equal(matchRoute(s, req('/x', ['x-user', 'beta']))?.route.pick()?.backend?.balancer.pick()?.port, 1002);
 });
 
 test('a service whose routes all have conditions matches nothing else', () => {

@@ -1,7 +1,11 @@
 import { serviceKey, type AppProtocol, type Limits, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
 import { compileRoutePlan, type RoutePlan } from '../filters/route-plan.js';
+import { buildBalancer } from '../balancing/build-balancer.js';
+import { buildDestinations, type Destination, type DestinationEnv } from '../destination/destination.js';
+import { staticDestinationEnv } from '../destination/static-env.js';
+import { compileRetryPolicy, type CompiledRetryPolicy } from '../resilience/retry-policy.js';
+import type { RouteTimeouts } from '../resilience/request-deadline.js';
 import { backendName, type Backend } from './backend.js';
-import { RoundRobinPicker } from './endpoint-picker.js';
 import { routeLimits } from './route-limits.js';
 import { compileMatch, type CompiledMatch } from './route-match.js';
 import { pathOf, PathRouteRequest, type RouteRequest } from './route-request.js';
@@ -23,6 +27,12 @@ export interface CompiledRoute {
   readonly pick: () => RouteTarget | undefined;
   /** The snapshot's limits with the rule's timeouts applied (see `routeLimits`). */
   readonly limits: Limits;
+  /** The rule's retry policy, checked and compiled; undefined: no retries. */
+  readonly retry: CompiledRetryPolicy | undefined;
+  /** Largest request body kept to be sent again on a retry. */
+  readonly maxReplayBodyBytes: number;
+  /** The rule's timeouts: `requestMs` spans every attempt, `backendRequestMs` bounds each. */
+  readonly timeouts: RouteTimeouts;
 }
 
 /** A match of a rule, knowing its rule. */
@@ -64,6 +74,8 @@ const weightedPick = (weighted: readonly { weight: number; target: RouteTarget }
   };
 };
 
+const NO_TIMEOUTS: RouteTimeouts = Object.freeze({});
+
 /** Compiles one rule: its matches, and for each backend its plan (the rule's filters, then the backend's). */
 const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor, limits: Limits): CompiledRoute => {
   const ruleFilters = rule.filters ?? [];
@@ -80,7 +92,16 @@ const compileRule = (rule: RouteRule, name: string, backendFor: BackendFor, limi
       }));
     pick = weightedPick(weighted);
   }
-  const route: CompiledRoute & { matches: RuleMatch[] } = { name, matches: [], pick, limits: routeLimits(limits, rule.timeouts) };
+  const retry = rule.retry === undefined || rule.retry.attempts === 0 ? undefined : compileRetryPolicy(rule.retry);
+  const route: CompiledRoute & { matches: RuleMatch[] } = {
+    name,
+    matches: [],
+    pick,
+    limits: routeLimits(limits, rule.timeouts),
+    retry,
+    maxReplayBodyBytes: rule.retry?.maxReplayBodyBytes ?? 0,
+    timeouts: rule.timeouts ?? NO_TIMEOUTS,
+  };
   for (const m of rule.matches) route.matches.push({ ...compileMatch(m), route });
   return route;
 };
@@ -95,15 +116,36 @@ export class RoutingTable {
   readonly #byAuthority = new Map<string, LogicalService>();
   readonly #byKey = new Map<string, LogicalService>();
 
-  constructor(snapshot: ProxySnapshot, localNamespace: string) {
+  /** The upstream Services of this table, by key. */
+  readonly destinations: ReadonlyMap<string, Destination>;
+
+  /**
+   * `destinations`: those of the config (see buildDestinations); a table made without them
+   * (tests of routing alone) builds its own, on system time.
+   */
+  constructor(snapshot: ProxySnapshot, localNamespace: string, destinations?: ReadonlyMap<string, Destination>, env: DestinationEnv = staticDestinationEnv) {
+    const byService = destinations ?? buildDestinations(snapshot.endpoints, snapshot.destinations, undefined, env);
+    this.destinations = byService;
     const backends = new Map<string, Backend>();
     const backendFor: BackendFor = (service, subset) => {
       const name = backendName(service, subset);
       let b = backends.get(name);
       if (b === undefined) {
-        const all = snapshot.endpoints[service] ?? [];
-        const chosen = subset === undefined ? all : all.filter((e) => Object.entries(subset).every(([k, v]) => e.labels[k] === v));
-        b = { name, service, picker: new RoundRobinPicker(chosen) };
+        const destination = byService.get(service) ?? buildDestinations({ [service]: [] }, {}, undefined, env).get(service);
+        if (destination === undefined) throw new Error(`no destination for ${service}`);
+        const policy = destination.policy;
+        const built = buildBalancer({
+          endpoints: destination.endpoints,
+          loadBalancer: destination.loadBalancer,
+          subset,
+          locality: policy?.locality,
+          caller: env.caller,
+          availability: destination.availability,
+          loads: destination.loads,
+          clock: env.clock,
+          random: env.random,
+        });
+        b = { name, service, destination, balancer: built.balancer, hashKey: built.hashKey };
         backends.set(name, b);
       }
       return b;

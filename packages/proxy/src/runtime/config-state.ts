@@ -1,4 +1,7 @@
 import { snapshotVersion, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
+import { buildDestinations, retireDestinations, type Destination, type DestinationEnv } from '../destination/destination.js';
+import { meshProbe } from '../destination/mesh-probe.js';
+import { systemClock, systemTimer } from '../resilience/clock.js';
 import { connectKey, endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import { Http1Pool } from '../http1/upstream.js';
@@ -14,6 +17,10 @@ export class ConfigState {
   readonly version: string;
   readonly table: RoutingTable;
   readonly tls: TlsMaterial | undefined;
+  /** The upstream Services' policies and state; carried over from the previous config where the policy is unchanged. */
+  readonly destinations: ReadonlyMap<string, Destination>;
+  /** The newest config of this proxy, for destinations that outlive the config that made them (health probes dial with its TLS). */
+  readonly #latest: { state: ConfigState };
   /** Pools of this state by endpoint key; shared with the next state where unchanged. */
   readonly #pools: Map<string, Http1Pool>;
   readonly #appTarget: ConnectTarget | undefined;
@@ -25,9 +32,20 @@ export class ConfigState {
   constructor(snapshot: ProxySnapshot, bootstrap: ProxyBootstrap, previous: ConfigState | undefined, workload?: WorkloadCertificate) {
     this.snapshot = snapshot;
     this.version = snapshotVersion(snapshot);
-    this.table = new RoutingTable(snapshot, bootstrap.namespace);
     this.workload = workload;
     this.tls = loadTlsMaterial(snapshot.transport, workload);
+    this.#latest = previous === undefined ? { state: this } : previous.#latest;
+    this.#latest.state = this;
+    const latest = this.#latest;
+    const env: DestinationEnv = {
+      clock: systemClock,
+      timer: systemTimer,
+      random: Math.random,
+      caller: { zone: bootstrap.labels['zone'], region: bootstrap.labels['region'] },
+      probeFor: (service, spec) => meshProbe(service, spec, (e) => ({ ...latest.state.targetFor(e), connectTimeoutMs: spec.timeoutMs })),
+    };
+    this.destinations = buildDestinations(snapshot.endpoints, snapshot.destinations, previous?.destinations, env);
+    this.table = new RoutingTable(snapshot, bootstrap.namespace, this.destinations, env);
     // Pools survive a swap when the endpoint and the TLS material are unchanged, so that a
     // route change does not cost every connection. A renewed certificate makes new pools:
     // the old ones finish their requests and close, so nothing in flight fails.
@@ -49,27 +67,33 @@ export class ConfigState {
           };
   }
 
-  /** The pool for an endpoint of another proxy. */
-  poolFor(endpoint: EndpointRef): Http1Pool {
+  /** How to dial an endpoint of another proxy with this config's transport. */
+  targetFor(endpoint: EndpointRef): ConnectTarget {
+    const tls = this.tls;
+    return {
+      key: connectKey(endpoint.key, endpoint.identity),
+      host: endpoint.address,
+      port: endpoint.port,
+      connectTimeoutMs: this.snapshot.limits.connectTimeoutMs,
+      ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer(endpoint.identity) } }),
+    };
+  }
+
+  /**
+   * The pool for an endpoint of another proxy. `destination`: the Service it is reached
+   * as, whose breaker bounds connections and waiting requests across all its endpoints.
+   */
+  poolFor(endpoint: EndpointRef, destination?: Destination): Http1Pool {
     const key = connectKey(endpoint.key, endpoint.identity);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      const tls = this.tls;
-      pool = new Http1Pool(
-        {
-          key,
-          host: endpoint.address,
-          port: endpoint.port,
-          connectTimeoutMs: this.snapshot.limits.connectTimeoutMs,
-          ...(tls === undefined ? {} : { tls: { context: tls.client, verifyPeer: tls.verifyPeer(endpoint.identity) } }),
-        },
-        {
-          maxConnections: this.snapshot.limits.maxConnectionsPerEndpoint,
-          maxPending: this.snapshot.limits.maxPendingRequestsPerEndpoint,
-        },
-      );
+      pool = new Http1Pool(this.targetFor(endpoint), {
+        maxConnections: this.snapshot.limits.maxConnectionsPerEndpoint,
+        maxPending: this.snapshot.limits.maxPendingRequestsPerEndpoint,
+      });
       this.#pools.set(key, pool);
     }
+    if (destination !== undefined) pool.breaker = destination.breaker;
     return pool;
   }
 
@@ -85,6 +109,7 @@ export class ConfigState {
 
   /** Closes what the next state does not share: pools of endpoints that are gone. */
   retire(next: ConfigState | undefined): void {
+    retireDestinations(this.destinations, next?.destinations);
     const shared = next !== undefined && next.#pools === this.#pools;
     const keep = shared ? next.#liveEndpointKeys() : new Set<string>();
     for (const [key, pool] of this.#pools) {
