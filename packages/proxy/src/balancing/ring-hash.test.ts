@@ -8,24 +8,25 @@ import { makeEndpoints, ManualAvailability } from './test-endpoints.js';
 const KEYS = keyHashes(10_000);
 
 test('the ring holds at least the minimum, entries in proportion to weight', () => {
-  assert.equal(buildRing(makeEndpoints(10), 1024, 8_388_608).hashes.length, 1280, '128 per endpoint');
-  assert.equal(buildRing(makeEndpoints(3), 1024, 8_388_608).hashes.length, 1536);
+  assert.equal(buildRing(makeEndpoints(10), 1024, 8_388_608).hashes.length, 10_240, '1024 per endpoint');
+  assert.equal(buildRing(makeEndpoints(3), 1000, 8_388_608).hashes.length, 3072, 'the minimum rounded up to a power of two, per endpoint');
   const weighted = buildRing(makeEndpoints(2, () => ({}), (i) => i + 1), 1024, 8_388_608);
   const owned = [0, 0];
   for (const o of weighted.owners) owned[o] = (owned[o] ?? 0) + 1;
-  assert.deepEqual(owned, [512, 1024]);
-  assert.equal(buildRing(makeEndpoints(10), 1024, 1279).hashes.length, 640, 'the maximum halves the entries');
+  assert.deepEqual(owned, [1024, 2048]);
+  assert.equal(buildRing(makeEndpoints(10), 1024, 5000).hashes.length, 2560, 'the maximum halves the entries');
   assert.equal(buildRing([], 1024, 2000).hashes.length, 0);
   const ring = buildRing(makeEndpoints(10), 1024, 8_388_608).hashes;
   assert.ok(ring.every((h, i) => i === 0 || (ring[i - 1] ?? 0) <= h), 'sorted');
 });
 
 test('entries per unit of weight are a power of two between the bounds', () => {
-  assert.equal(entriesPerWeight(10, 1024, 8_388_608), 128);
-  assert.equal(entriesPerWeight(9, 1024, 8_388_608), 128, 'one endpoint fewer: unchanged');
-  assert.equal(entriesPerWeight(8, 1024, 8_388_608), 128);
-  assert.equal(entriesPerWeight(7, 1024, 8_388_608), 256);
-  assert.equal(entriesPerWeight(5000, 1024, 8_388_608), 1);
+  assert.equal(entriesPerWeight(10, 1024, 8_388_608), 1024);
+  assert.equal(entriesPerWeight(9, 1024, 8_388_608), 1024, 'one endpoint fewer: unchanged');
+  assert.equal(entriesPerWeight(3, 1024, 8_388_608), 1024, 'whatever the number of endpoints');
+  assert.equal(entriesPerWeight(1, 1000, 8_388_608), 1024, 'the minimum, rounded up to a power of two');
+  assert.equal(entriesPerWeight(10_000, 1024, 8_388_608), 512, 'halved only to stay within the maximum');
+  assert.equal(entriesPerWeight(5_000_000, 1024, 8_388_608), 1);
   assert.equal(entriesPerWeight(10, 1024, 5), 1, 'never below one entry per unit of weight');
 });
 
@@ -35,7 +36,7 @@ test('the same key always reaches the same endpoint, and keys spread over all en
   assert.deepEqual(assignments(rh, KEYS), first);
   const counts = [...spread(first).values()];
   assert.equal(counts.length, 10);
-  // 1000 keys per endpoint on average; 128 entries each keep every one within ±30%.
+  // 1000 keys per endpoint on average; 1024 entries each keep every one within ±30%.
   assert.ok(Math.min(...counts) > 700 && Math.max(...counts) < 1300, counts.join(','));
 });
 
@@ -90,5 +91,5 @@ test('a request without a hash is balanced by least request', () => {
 test('ring sizes are checked', () => {
   assert.throws(() => new RingHashBalancer(makeEndpoints(1), { random: seededRandom(1), minimumRingSize: 0 }), RangeError);
   assert.throws(() => new RingHashBalancer(makeEndpoints(1), { random: seededRandom(1), minimumRingSize: 10, maximumRingSize: 5 }), RangeError);
-  assert.equal(new RingHashBalancer(makeEndpoints(4), { random: seededRandom(1), minimumRingSize: 64 }).ringSize, 64);
+  assert.equal(new RingHashBalancer(makeEndpoints(4), { random: seededRandom(1), minimumRingSize: 64 }).ringSize, 256);
 });

@@ -27,16 +27,16 @@ export interface Ring {
 }
 
 /**
- * Entries per unit of weight: the smallest power of two that puts at least
- * `minimumRingSize` entries on the ring, but no more than `maximumRingSize` allow. Being a
- * power of two, it stays the same while endpoints come and go, unless their total weight
- * crosses a power of two; so an endpoint leaving removes its own entries and touches no
- * other (Envoy rescales every endpoint's share on each change, which moves other keys too).
+ * Entries per unit of weight: `minimumRingSize` rounded up to a power of two, so that even
+ * one endpoint fills the minimum ring; halved while the ring would pass `maximumRingSize`.
+ * It does not depend on how many endpoints there are (only the maximum can lower it), so
+ * an endpoint that leaves removes its own entries and touches no other endpoint's keys
+ * (Envoy rescales every endpoint's share on each change, which moves other keys too).
  */
 export const entriesPerWeight = (totalWeight: number, minimumRingSize: number, maximumRingSize: number): number => {
   let k = 1;
+  while (k < minimumRingSize) k *= 2;
   if (!(totalWeight > 0)) return k;
-  while (k * totalWeight < minimumRingSize) k *= 2;
   while (k > 1 && k * totalWeight > maximumRingSize) k /= 2;
   return k;
 };

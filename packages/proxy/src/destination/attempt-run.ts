@@ -7,7 +7,7 @@ import { isRetriableOutcome, isRetryLimitReason, type NoRetryReason } from '../r
 import { RetryState } from '../resilience/retry-state.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
 import type { RouteRequest } from '../routing/route-request.js';
-import { countOverflow, countRetry, countRetryRefused } from './destination-counts.js';
+import { countRetry, countRetryRefused } from './destination-counts.js';
 import { pickEndpoint } from './pick-endpoint.js';
 
 type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
@@ -62,10 +62,7 @@ export class AttemptRun {
   /** A run for `decision`, or undefined when the destination's `maxRequests` are all in flight. */
   static start(decision: Forward, req: RouteRequest, source: string): AttemptRun | undefined {
     const lease = decision.backend.destination.breaker.tryAcquire('requests');
-    if (!lease.ok) {
-      countOverflow(decision.service.key, 'maxRequests');
-      return undefined;
-    }
+    if (!lease.ok) return undefined;
     return new AttemptRun(decision, req, source, lease.lease);
   }
 
@@ -204,6 +201,14 @@ export class Attempt {
     this.#report(outcome);
     const d = this.#run.decide(outcome, bodyReplayable, false);
     return d.retry ? d : NO_RETRY;
+  }
+
+  /**
+   * Gives this attempt up without a verdict, for a resend that is always safe (a stream the
+   * upstream refused unprocessed): the balancer hears of it, the policies do not.
+   */
+  abandon(): void {
+    this.#report(undefined);
   }
 
   /** The response went out whole, or the client left: the request is over. */

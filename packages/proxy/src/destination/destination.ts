@@ -3,13 +3,13 @@ import { allOf, type Availability } from '../balancing/availability.js';
 import { EndpointLoads } from '../balancing/endpoint-loads.js';
 import type { LoadBalancerSpec } from '../balancing/build-balancer.js';
 import type { CallerLocality } from '../balancing/locality.js';
-import { CircuitBreaker, DEFAULT_CONNECTION_POOL } from '../resilience/circuit-breaker.js';
+import { CircuitBreaker, DEFAULT_CONNECTION_POOL, type BreakerResource, type BreakerResult, type ConnectionPoolLimits } from '../resilience/circuit-breaker.js';
 import type { Clock, Random, Timer, TimerHandle } from '../resilience/clock.js';
 import { HealthChecker, type HealthProbe } from '../resilience/health-checker.js';
 import { OutlierDetector } from '../resilience/outlier-detector.js';
 import { DEFAULT_RETRY_BUDGET, RetryBudget } from '../resilience/retry-budget.js';
 import { endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
-import { countEjection } from './destination-counts.js';
+import { countEjection, countOverflow } from './destination-counts.js';
 
 /** What destinations are built with: time, randomness, the caller's zone, and how to probe. */
 export interface DestinationEnv {
@@ -26,6 +26,22 @@ export interface DestinationEnv {
  * round robin, the default limits and budget, no outlier detection or health checks.
  */
 const STATIC_LOAD_BALANCER: LoadBalancerSpec = { type: 'ROUND_ROBIN' };
+
+/** A Service's breaker that counts what it refuses, for `weft_proxy_circuit_breaker_overflows_total`. */
+class CountedBreaker extends CircuitBreaker {
+  readonly #service: string;
+
+  constructor(limits: ConnectionPoolLimits, service: string) {
+    super(limits);
+    this.#service = service;
+  }
+
+  override tryAcquire(resource: BreakerResource): BreakerResult {
+    const r = super.tryAcquire(resource);
+    if (!r.ok) countOverflow(this.#service, r.overflow);
+    return r;
+  }
+}
 
 /** The endpoints of a snapshot's list as the data path uses them. */
 export const endpointRefs = (list: readonly Endpoint[]): EndpointRef[] =>
@@ -67,7 +83,7 @@ export class Destination {
     this.policy = policy;
     this.policyKey = policy === undefined ? '' : JSON.stringify(policy);
     this.loadBalancer = policy?.loadBalancer ?? STATIC_LOAD_BALANCER;
-    this.breaker = new CircuitBreaker(policy?.connectionPool ?? DEFAULT_CONNECTION_POOL);
+    this.breaker = new CountedBreaker(policy?.connectionPool ?? DEFAULT_CONNECTION_POOL, service);
     this.budget = new RetryBudget(policy?.retryBudget ?? DEFAULT_RETRY_BUDGET, env.clock);
     const sources: Availability[] = [];
     const od = policy?.outlierDetection;

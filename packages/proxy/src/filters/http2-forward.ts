@@ -20,13 +20,21 @@ export interface Http2Forwarding {
 }
 
 type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
+
+/** Adds a `set-cookie` to response headers, after any the upstream sent. */
+const appendSetCookie = (out: OutgoingHttpHeaders, cookie: string): void => {
+  const had = out['set-cookie'];
+  out['set-cookie'] = had === undefined ? [cookie] : [...(Array.isArray(had) ? had : [String(had)]), cookie];
+};
 type Redirect = Extract<OutboundDecision, { kind: 'redirect' }>;
 
 /** Prepares a forward with a plan: headers to send, mirrors started (or their body copy set up). */
 export const prepareHttp2Forward = (ex: H2Exchange, decision: Forward, sessions: MirrorSessions): Http2Forwarding => {
   const headers = forwardRequestHeaders(ex.headers);
   const plan = decision.plan;
-  if (plan === undefined) return { headers };
+  const cookie = decision.setCookie;
+  const setCookie = cookie === undefined ? undefined : (out: OutgoingHttpHeaders): void => appendSetCookie(out, cookie);
+  if (plan === undefined) return setCookie === undefined ? { headers } : { headers, editResponseHeaders: setCookie };
   if (plan.path !== undefined) headers[':path'] = plan.path(ex.path, decision.prefix);
   if (plan.hostname !== undefined) headers[':authority'] = plan.hostname;
   plan.requestHeaders?.object(headers);
@@ -40,9 +48,17 @@ export const prepareHttp2Forward = (ex: H2Exchange, decision: Forward, sessions:
     else if (length > MIRROR_BODY_LIMIT) dropMirrors(slots, 'dropped_body_too_large');
     else tap = new MirrorBody(slots, (body) => sendHttp2Mirrors(sessions, slots, copy, body));
   }
+  const edit = plan.responseHeaders?.object;
+  const editResponseHeaders =
+    setCookie === undefined
+      ? edit
+      : (out: OutgoingHttpHeaders): void => {
+          edit?.(out);
+          setCookie(out);
+        };
   return {
     headers,
-    ...(plan.responseHeaders === undefined ? {} : { editResponseHeaders: plan.responseHeaders.object }),
+    ...(editResponseHeaders === undefined ? {} : { editResponseHeaders }),
     ...(tap === undefined ? {} : { tapRequestBody: tap }),
   };
 };

@@ -32,6 +32,30 @@ import { forwardRequestHeaders, headBytes } from './headers.js';
 import { forwardToHttp1 } from './http1-bridge.js';
 import { relayStream } from './relay.js';
 import { Http2SessionPool } from './session-pool.js';
+import { AttemptRun, type RunClient } from '../destination/attempt-run.js';
+import type { AttemptOutcome } from '../resilience/attempt-outcome.js';
+import { ReplayBuffer } from '../resilience/replay-buffer.js';
+import type { OutboundDecision } from '../outbound/resolve.js';
+
+type ForwardDecision = Extract<OutboundDecision, { kind: 'forward' }>;
+
+const CONNECT_FAILURE: AttemptOutcome = { kind: 'connect-failure' };
+const REFUSED_STREAM: AttemptOutcome = { kind: 'refused-stream' };
+
+/** The body tap of a route's mirrors, with the retry copy recorded alongside. */
+const teeTap = (
+  tap: { write(chunk: Buffer): void; end(): void } | undefined,
+  replay: ReplayBuffer,
+): { write(chunk: Buffer): void; end(): void } => ({
+  write: (chunk) => {
+    replay.push(chunk);
+    tap?.write(chunk);
+  },
+  end: () => {
+    replay.end();
+    tap?.end();
+  },
+});
 
 /** Streams one client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const MAX_CONCURRENT_STREAMS = 1000;
@@ -179,8 +203,108 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     });
   };
 
+  /**
+   * Sends an outbound stream under its destination's policies (see AttemptRun): each
+   * attempt on a session to the endpoint picked for it; a retry replays the kept body.
+   */
+  const sendOutbound = (ex: H2Exchange, config: ConfigState, decision: ForwardDecision, filtered: Http2Forwarding | undefined, req: Http2RouteRequest, source: string): void => {
+    const run = AttemptRun.start(decision, req, source);
+    if (run === undefined) {
+      ex.fail(AttemptRun.overflowError(decision));
+      return;
+    }
+    const view = viewOf(config);
+    const client: RunClient = { closed: () => ex.closed, fail: (e) => ex.fail(e), onAbort: (fn) => ex.onCancel(fn === undefined ? undefined : () => fn()) };
+    const max = decision.route.maxReplayBodyBytes;
+    const length = Number(ex.headers['content-length'] ?? 0);
+    const replay = run.retries && ex.hasBody && !(length > max) ? new ReplayBuffer(max) : undefined;
+    let trailers: IncomingHttpHeaders | undefined;
+    /** Whether the client's body went to an attempt: from then on only the kept copy can be sent. */
+    let bodyUsed = false;
+    let refusedOnce = false;
+    const bodyReplayable = (): boolean => !ex.hasBody || !bodyUsed || replay?.replayable === true;
+    const retryAfter = (delayMs: number): void => run.after(delayMs, send, client);
+    function send(): void {
+      const attempt = run?.next(client);
+      if (attempt === undefined) return;
+      ex.hop = attempt.hop;
+      mesh.acquire(endpointTarget(config, view, attempt.endpoint), view.generation, (err, session) => {
+        if (ex.closed) {
+          attempt.finished();
+          return;
+        }
+        if (err !== undefined || session === undefined) {
+          const e = new ProxyError(upstreamSocketErrorCode(err, false), err?.message ?? 'connect failed', attempt.hop, { cause: err });
+          const v = attempt.failed(CONNECT_FAILURE, e, bodyReplayable());
+          if (v.retry) retryAfter(v.delayMs);
+          else ex.fail(v.error ?? e);
+          return;
+        }
+        let up: ClientHttp2Stream;
+        try {
+          up = request(session, ex, filtered?.headers);
+        } catch (e) {
+          // A session that went away between acquire and request: one more try on a new one.
+          mesh.discard(endpointTarget(config, view, attempt.endpoint).key, session);
+          if (!refusedOnce && (session.closed || session.destroyed)) {
+            refusedOnce = true;
+            attempt.abandon();
+            send();
+            return;
+          }
+          const error = new ProxyError('WEFT_ERR_PROXY_UPSTREAM_RESET', (e as Error).message, attempt.hop, { cause: e });
+          const v = attempt.failed(REFUSED_STREAM, error, bodyReplayable());
+          if (v.retry) retryAfter(v.delayMs);
+          else ex.fail(v.error ?? error);
+          return;
+        }
+        const firstBody = !bodyUsed;
+        if (ex.hasBody) bodyUsed = true;
+        relayStream(ex, up, {
+          responseTimeoutMs: attempt.timeoutMs,
+          ...(filtered?.editResponseHeaders === undefined ? {} : { editResponseHeaders: filtered.editResponseHeaders }),
+          ...(firstBody && filtered?.tapRequestBody !== undefined ? { tapRequestBody: filtered.tapRequestBody } : {}),
+          ...(firstBody
+            ? replay === undefined
+              ? {}
+              : {
+                  tapRequestBody: teeTap(filtered?.tapRequestBody, replay),
+                  onRequestTrailers: (t: IncomingHttpHeaders) => {
+                    trailers = t;
+                  },
+                }
+            : { replayBody: { chunks: replay?.chunks() ?? [], trailers } }),
+          attempt: {
+            responded: (status, grpcStatus) => {
+              const v = attempt.responded(status, grpcStatus, bodyReplayable());
+              if (v.retry) retryAfter(v.delayMs);
+              return !v.retry;
+            },
+            finished: () => attempt.finished(),
+            failed: (outcome, error) => {
+              // A stream refused before any processing goes once more, as it always may.
+              if (outcome.kind === 'refused-stream' && !refusedOnce && !ex.hasBody) {
+                refusedOnce = true;
+                attempt.abandon();
+                send();
+                return true;
+              }
+              const v = attempt.failed(outcome, error, bodyReplayable());
+              if (!v.retry) return v.error ?? error;
+              retryAfter(v.delayMs);
+              return true;
+            },
+          },
+        });
+      });
+    }
+    send();
+  };
+
   const outbound = (ex: H2Exchange, config: ConfigState, role: Http2Role): void => {
-    const decision = routeOutbound(config.table, deps.proxy, role.fixedService, ex.authority, new Http2RouteRequest(ex.method, ex.path, ex.headers, ex.grpc));
+    const routeReq = new Http2RouteRequest(ex.method, ex.path, ex.headers, ex.grpc);
+    const source = ex.down.session?.socket?.remoteAddress ?? '';
+    const decision = routeOutbound(config.table, deps.proxy, role.fixedService, ex.authority, routeReq, source);
     ex.hop = decision.hop;
     ex.target = decision.service;
     if (interceptFault(ex, () => ex.closed, config.snapshot, decision, () => outbound(ex, config, role))) return;
@@ -190,11 +314,10 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     }
     const view = viewOf(config);
     const filtered =
-      decision.plan === undefined
+      decision.plan === undefined && decision.setCookie === undefined
         ? undefined
         : prepareHttp2Forward(ex, decision, (endpoint, done) => mesh.acquire(endpointTarget(config, view, endpoint), view.generation, done));
-    // `decision.limits`: the snapshot's with the rule's timeouts, composed at config time.
-    sendH2(ex, mesh, endpointTarget(config, view, decision.endpoint), view.generation, decision.limits, false, filtered);
+    sendOutbound(ex, config, decision, filtered, routeReq, source);
   };
 
   const inbound = (ex: H2Exchange, config: ConfigState, peer: PeerIdentity | undefined): void => {

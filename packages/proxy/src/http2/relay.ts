@@ -1,5 +1,6 @@
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { ProxyError } from '../errors/proxy-error.js';
+import type { AttemptOutcome } from '../resilience/attempt-outcome.js';
 import type { H2Exchange } from './exchange.js';
 import { forwardResponseHeaders, forwardTrailers, responseHasNoBody } from './headers.js';
 
@@ -19,6 +20,25 @@ export interface RelayOptions {
   readonly editResponseHeaders?: (headers: OutgoingHttpHeaders) => void;
   /** Route filters: sees the request body as it streams up (mirrors copy it). */
   readonly tapRequestBody?: { write(chunk: Buffer): void; end(): void };
+  /** Destination policies: told how the attempt ends, and may send the request again. */
+  readonly attempt?: RelayAttemptHooks;
+  /**
+   * A retry's body: the copy kept of what the client sent (the client stream has ended),
+   * written up instead of piping the client stream.
+   */
+  readonly replayBody?: { readonly chunks: readonly Uint8Array[]; readonly trailers: IncomingHttpHeaders | undefined };
+  /** Told the client's request trailers, so that a retry can send them again. */
+  readonly onRequestTrailers?: (trailers: IncomingHttpHeaders) => void;
+}
+
+/** What destination policies learn of one HTTP/2 attempt; it ends once, by `failed` or by `responded` then `finished`. */
+export interface RelayAttemptHooks {
+  /** The final response head arrived. False: the stream is cancelled and the response dropped (a retry follows). */
+  responded(status: number, grpcStatus: string | undefined): boolean;
+  /** The response went out, whole or broken off, or the client left. */
+  finished(): void;
+  /** No response: true when the hooks took the failure over (a retry), else the error the client gets. */
+  failed(outcome: AttemptOutcome, error: ProxyError): true | ProxyError;
 }
 
 /** The response headers the client gets. */
@@ -40,11 +60,20 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
   /** Set once the exchange was ended here (error response), so the upstream's close changes nothing. */
   let detached = false;
   up.on('error', noop); // every outcome is read on 'close'
+  const hooks = opts.attempt;
+  const replay = opts.replayBody;
 
-  if (ex.hasBody) {
+  if (replay !== undefined) {
+    up.once('wantTrailers', () => {
+      if (!up.destroyed) up.sendTrailers(forwardTrailers(replay.trailers));
+    });
+    for (const c of replay.chunks) up.write(c);
+    up.end();
+  } else if (ex.hasBody) {
     let requestTrailers: IncomingHttpHeaders | undefined;
     down.once('trailers', (t: IncomingHttpHeaders) => {
       requestTrailers = t;
+      opts.onRequestTrailers?.(t);
     });
     up.once('wantTrailers', () => {
       if (!up.destroyed) up.sendTrailers(forwardTrailers(requestTrailers));
@@ -73,6 +102,12 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     const status = Number(headers[':status'] ?? 200);
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 || responseHasNoBody(ex.method, status);
     const grpcStatus = headers['grpc-status'];
+    if (hooks !== undefined && !hooks.responded(status, typeof grpcStatus === 'string' ? grpcStatus : undefined)) {
+      detached = true;
+      unpipeClient();
+      if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+      return;
+    }
     if (typeof grpcStatus === 'string') ex.grpcStatus = grpcStatus;
     if (endStream) {
       // Trailers-Only (gRPC errors) or a response without body: one HEADERS frame.
@@ -97,27 +132,44 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     up.pipe(down);
   });
 
-  up.once('close', () => {
-    if (timer !== undefined) clearTimeout(timer);
-    ex.onCancel(undefined);
-    // The upstream is done: whatever the client still sends has nowhere to go.
-    if (ex.hasBody && !down.readableEnded) {
+  /** Stops feeding the upstream stream from the client's: nothing more goes to this attempt. */
+  function unpipeClient(): void {
+    if (replay === undefined && ex.hasBody && !down.readableEnded) {
       down.unpipe(up);
       down.resume();
     }
-    if (ex.closed || detached) return;
+  }
+
+  up.once('close', () => {
+    if (timer !== undefined) clearTimeout(timer);
+    if (!detached) ex.onCancel(undefined);
+    // The upstream is done: whatever the client still sends has nowhere to go.
+    unpipeClient();
+    if (detached) return;
+    if (ex.closed) {
+      hooks?.finished();
+      return;
+    }
     const code = up.rstCode ?? NGHTTP2_INTERNAL_ERROR;
     if (!ex.responded) {
-      if (code === NGHTTP2_REFUSED_STREAM) {
+      const refused = code === NGHTTP2_REFUSED_STREAM;
+      const reason = code === NGHTTP2_NO_ERROR ? 'upstream closed the stream without a response' : `upstream reset the stream (${rstName(code)})`;
+      let error = new ProxyError('WEFT_ERR_PROXY_UPSTREAM_RESET', reason, ex.hop);
+      if (hooks !== undefined) {
+        const taken = hooks.failed(refused ? REFUSED : RESET, error);
+        if (taken === true) return;
+        error = taken;
+      }
+      if (refused) {
         // Refused before any processing: safe to send again, here or by the client.
         if (opts.retry !== undefined) opts.retry();
         else ex.reset(NGHTTP2_REFUSED_STREAM);
         return;
       }
-      const reason = code === NGHTTP2_NO_ERROR ? 'upstream closed the stream without a response' : `upstream reset the stream (${rstName(code)})`;
-      ex.fail(new ProxyError('WEFT_ERR_PROXY_UPSTREAM_RESET', reason, ex.hop));
+      ex.fail(error);
       return;
     }
+    hooks?.finished();
     // A clean close has ended the response body already (pipe), with trailers to follow.
     if (code !== NGHTTP2_NO_ERROR || !up.readableEnded) ex.reset(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
   });
@@ -125,6 +177,10 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
   ex.onCancel((code) => {
     if (!up.closed && !up.destroyed) up.close(code);
   });
+  if (ex.closed) {
+    // The client left before the stream was opened (a retry after a backoff).
+    if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+  }
 
   if (opts.responseTimeoutMs > 0) {
     timer = setTimeout(() => {
@@ -132,8 +188,11 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
       if (ex.responded || ex.closed) return;
       detached = true;
       ex.onCancel(undefined);
-      ex.fail(new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${opts.responseTimeoutMs} ms`, ex.hop));
+      unpipeClient();
       if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+      const error = new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${opts.responseTimeoutMs} ms`, ex.hop);
+      const taken = hooks === undefined ? error : hooks.failed(TIMEOUT, error);
+      if (taken !== true) ex.fail(taken);
     }, opts.responseTimeoutMs);
   }
 };
@@ -159,3 +218,7 @@ const RST_NAMES: Readonly<Record<number, string>> = {
 };
 
 const noop = (): void => {};
+
+const RESET: AttemptOutcome = { kind: 'reset' };
+const REFUSED: AttemptOutcome = { kind: 'refused-stream' };
+const TIMEOUT: AttemptOutcome = { kind: 'timeout' };

@@ -12,6 +12,7 @@ import type { FinishedRequest } from '../telemetry/finished-request.js';
 import type { LogicalService } from '../routing/routing-table.js';
 import { createProxyMetrics, type HttpRequestLabels, type ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { MetricsRegistry } from '../telemetry/registry.js';
+import { registerDestinationMetrics } from '../destination/destination-metrics.js';
 import { ConfigState } from './config-state.js';
 import { Proxy, type ProxyHooks } from './proxy.js';
 import { controlPlaneTls } from '../identity/control-plane-tls.js';
@@ -189,6 +190,7 @@ const startFileSidecar = async (options: SidecarOptions, configFile: string): Pr
   const first = await source.load();
   const { registry, metrics } = newTelemetry(bootstrap);
   const proxy = await Proxy.start(bootstrap, first, logger.child({ component: 'proxy' }), proxyHooks(metrics));
+  registerDestinationMetrics(registry, () => proxy.config.destinations);
   metrics.configApplied(first.routesVersion, first.endpointsVersion);
   let lastRejection: ConfigRejection | undefined;
   const reject = (err: WeftError, snapshot?: ProxySnapshot): void => {
@@ -259,6 +261,7 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
   const workload = cp.workload ?? defaultWorkloadName(bootstrap.service, address, bootstrap.port);
   const { registry, metrics } = newTelemetry(bootstrap);
   let proxy: Proxy | undefined;
+  registerDestinationMetrics(registry, () => proxy?.config.destinations ?? new Map());
   let lastRejection: ConfigRejection | undefined;
   let settle: { resolve: (p: Proxy) => void; reject: (err: unknown) => void } | undefined;
   const started = new Promise<Proxy>((resolve, reject) => {
@@ -270,7 +273,8 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
       if (proxy !== undefined) proxy.apply(snapshot);
       else {
         // Check the snapshot alone first, so that an unusable one is a NACK and not a failed start.
-        void new ConfigState(snapshot, bootstrap, undefined, identity?.current);
+        // Retired at once: its destinations' timers and probes stop.
+        new ConfigState(snapshot, bootstrap, undefined, identity?.current).retire(undefined);
         try {
           proxy = await Proxy.start(bootstrap, snapshot, logger.child({ component: 'proxy' }), proxyHooks(metrics), identity?.current);
         } catch (err) {
