@@ -94,8 +94,10 @@ export const ProxySnapshotSchema = z.strictObject({
    * How this proxy reaches each service of `endpoints`, by the same key: the service's
    * DestinationPolicy with the Mesh defaults for the sections it leaves out. Keyed by the
    * service whose endpoints are balanced (a subset's parent), not by the service called,
-   * because that is where the balancer, breaker and budget live. A key without an entry
-   * takes the schema defaults.
+   * because that is where the balancer, breaker and budget live. The control plane writes
+   * an entry for every such service (the Mesh defaults where no policy targets it); a
+   * service without one (a snapshot written by hand) is balanced round robin with the
+   * default connection-pool limits and budget, and no outlier detection or health checks.
    */
   destinations: z.record(z.string(), DestinationPolicySnapshotSchema).default({}),
   transport: TransportSchema.prefault({}),

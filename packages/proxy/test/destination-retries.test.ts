@@ -248,12 +248,15 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
 
   test('the retry budget keeps retries against a dead backend to a share of the requests', async () => {
     const n = 100;
+    const flaggedBefore = await counter('istio_requests_total', { reporter: 'source', response_flags: 'URX' });
     const refused = await growth('weft_proxy_retries_refused_total', { reason: 'budget-exhausted' }, async () => {
       for (let i = 0; i < n; i++) {
         const r = await call(port('dead'), 'dead', '/', { id: `dead-${i}`, agent });
         assert.equal(r.status, 503, `request ${i}: ${r.body}`);
       }
     });
+    const flagged = (await counter('istio_requests_total', { reporter: 'source', response_flags: 'URX' })) - flaggedBefore;
+    assert.ok(flagged >= refused, `responses passed through when retries ran out are flagged URX (${flagged} flagged, ${refused} refused retries)`);
     // ratio 0.2 of the requests, plus the floor of minRetriesPerSecond × ttl (1/s × 10 s):
     // unbounded, 3 retries each would have sent 4n.
     const bound = n + 0.2 * n + 10;

@@ -21,6 +21,8 @@ export interface RunClient {
   readonly fail: (error: ProxyError) => void;
   /** Sets the one cleanup to run if the client goes away (replacing the previous one). */
   readonly onAbort: (fn: (() => void) | undefined) => void;
+  /** Records the response flag of the exchange (`URX` when retries ran out on a response passed through). */
+  readonly flag: (flag: string) => void;
 }
 
 const outcomeReason = (o: AttemptOutcome): string => (o.kind === 'response' ? (o.grpcStatus !== undefined && o.grpcStatus !== 0 ? `grpc-${o.grpcStatus}` : String(o.status)) : o.kind);
@@ -106,7 +108,7 @@ export class AttemptRun {
     this.#attempts++;
     // Whole milliseconds up: a deadline is never cut short by rounding.
     const timeoutMs = timeout === undefined ? route.limits.responseTimeoutMs : Math.ceil(timeout.timeoutMs);
-    return new Attempt(this, this.#endpoint, this.#hop, timeoutMs, timeout?.by);
+    return new Attempt(this, client, this.#endpoint, this.#hop, timeoutMs, timeout?.by);
   }
 
   /** Waits `delayMs`, then calls `send`; a client that leaves meanwhile ends the run. */
@@ -175,11 +177,13 @@ export class Attempt {
   /** Which of the rule's timeouts set {@link timeoutMs}; undefined: the proxy-wide limit. */
   readonly timeoutBy: 'request' | 'backendRequest' | undefined;
   readonly #run: AttemptRun;
+  readonly #client: RunClient;
   readonly #sent = performance.now();
   #reported = false;
 
-  constructor(run: AttemptRun, endpoint: EndpointRef, hop: HopRef, timeoutMs: number, timeoutBy: 'request' | 'backendRequest' | undefined) {
+  constructor(run: AttemptRun, client: RunClient, endpoint: EndpointRef, hop: HopRef, timeoutMs: number, timeoutBy: 'request' | 'backendRequest' | undefined) {
     this.#run = run;
+    this.#client = client;
     this.endpoint = endpoint;
     this.hop = hop;
     this.timeoutMs = timeoutMs;
@@ -200,7 +204,11 @@ export class Attempt {
     const outcome: AttemptOutcome = { kind: 'response', status, grpcStatus: parseGrpcStatus(grpcStatus) };
     this.#report(outcome);
     const d = this.#run.decide(outcome, bodyReplayable, false);
-    return d.retry ? d : NO_RETRY;
+    if (d.retry) return d;
+    // Retries ran out on a response the policy would have retried: it goes to the client
+    // as it is, flagged as Envoy does.
+    if (isRetryLimitReason(d.reason)) this.#client.flag('URX');
+    return NO_RETRY;
   }
 
   /**

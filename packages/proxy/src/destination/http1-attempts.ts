@@ -68,7 +68,14 @@ export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Templa
     ex.fail(AttemptRun.overflowError(decision));
     return;
   }
-  const client: RunClient = { closed: () => ex.ended, fail: (e) => ex.fail(e), onAbort: (fn) => ex.onAbort(fn) };
+  const client: RunClient = {
+    closed: () => ex.ended,
+    fail: (e) => ex.fail(e),
+    onAbort: (fn) => ex.onAbort(fn),
+    flag: (f) => {
+      ex.flag = f;
+    },
+  };
   let replay: ReplayBuffer | undefined;
   let trailers: RawHeaders | undefined;
   /** Whether the client's body was bound to an attempt: until then a retry can send the client's exchange itself. */

@@ -214,7 +214,14 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       return;
     }
     const view = viewOf(config);
-    const client: RunClient = { closed: () => ex.closed, fail: (e) => ex.fail(e), onAbort: (fn) => ex.onCancel(fn === undefined ? undefined : () => fn()) };
+    const client: RunClient = {
+      closed: () => ex.closed,
+      fail: (e) => ex.fail(e),
+      onAbort: (fn) => ex.onCancel(fn === undefined ? undefined : () => fn()),
+      flag: (f) => {
+        ex.flag = f;
+      },
+    };
     const max = decision.route.maxReplayBodyBytes;
     const length = Number(ex.headers['content-length'] ?? 0);
     const replay = run.retries && ex.hasBody && !(length > max) ? new ReplayBuffer(max) : undefined;
