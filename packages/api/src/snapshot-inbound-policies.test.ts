@@ -37,3 +37,18 @@ test('inbound rate limits are optional, and a route rule may carry a fault', () 
   assert.deepEqual(rule.fault, { policy: 'default/f', delay: { fixedDelayMs: 5, percentage: 100 } });
   assert.equal(RouteRuleSchema.safeParse({ backendRefs: [{ service: 's.default' }], fault: { policy: 'default/f' } }).success, false);
 });
+
+test('a fault and a rate limit may apply to the requests meeting some matches only', () => {
+  const matches = [{ path: { type: 'Exact', value: '/api' }, method: 'POST' }, { headers: [{ name: 'x-drill', value: 'yes' }] }];
+  const rule = RouteRuleSchema.parse({ backendRefs: [{ service: 's.default' }], fault: { policy: 'default/f', matches, abort: { httpStatus: 503 } } });
+  assert.deepEqual(rule.fault?.matches, [
+    { path: { type: 'Exact', value: '/api' }, method: 'POST' },
+    { path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'x-drill', value: 'yes' }] },
+  ]);
+  const limit = InboundRateLimitSchema.parse({ policy: 'default/p', limits: [{ name: 'overall', tokens: 1, burst: 1 }], matches: [{ path: { value: '/api' } }] });
+  assert.deepEqual(limit.matches, [{ path: { type: 'PathPrefix', value: '/api' } }]);
+  for (const bad of [[], [{ path: { type: 'RegularExpression', value: '(a)\\1' } }], [{ method: 'get' }]]) {
+    assert.equal(InboundRateLimitSchema.safeParse({ policy: 'p', limits: [{ name: 'o', tokens: 1, burst: 1 }], matches: bad }).success, false, JSON.stringify(bad));
+    assert.equal(RouteRuleSchema.safeParse({ backendRefs: [{ service: 's.default' }], fault: { policy: 'f', matches: bad, abort: { httpStatus: 503 } } }).success, false, JSON.stringify(bad));
+  }
+});

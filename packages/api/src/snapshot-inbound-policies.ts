@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RateLimitSnapshotSchema, SnapshotGrpcStatusSchema } from './snapshot-policies.js';
+import { RouteMatchSchema } from './snapshot-route-match.js';
 
 /**
  * The snapshot forms of RateLimitPolicy (enforced by the callee's proxy, in `inbound`) and
@@ -25,13 +26,21 @@ export const SnapshotRedisSchema = z.strictObject({
 export type SnapshotRedis = z.infer<typeof SnapshotRedisSchema>;
 
 /**
+ * Requests a policy applies to: those that meet any of these matches (route-match form).
+ * A policy on an HTTPRoute or GRPCRoute carries the matches of the route's rules.
+ */
+const policyMatches = z.array(RouteMatchSchema).min(1).max(1024);
+
+/**
  * One RateLimitPolicy of the proxy's own Service: its limits (every one must admit a
  * request), kept in the proxy (`redis` absent) or in Redis, shared by every instance.
+ * With `matches`, only requests that meet one of them are counted (and may be refused).
  */
 export const InboundRateLimitSchema = RateLimitSnapshotSchema.extend({
   /** `<namespace>/<name>` of the RateLimitPolicy, for logs. */
   policy: z.string().min(1).max(63 + 1 + 253),
   redis: SnapshotRedisSchema.optional(),
+  matches: policyMatches.optional(),
 });
 export type InboundRateLimit = z.infer<typeof InboundRateLimitSchema>;
 
@@ -59,11 +68,13 @@ export const SnapshotFaultAbortSchema = z
 /**
  * The faults of a route rule (or of every request to a Service, on its catch-all rule),
  * applied by the calling proxy before it forwards: a delay, then an abort, each to its own
- * share of requests. `policy` names the FaultPolicy in errors and logs.
+ * share of requests; with `matches`, only to the rule's requests that meet one of them.
+ * `policy` names the FaultPolicy in errors and logs.
  */
 export const RouteFaultSchema = z
   .strictObject({
     policy: z.string().min(1).max(63 + 1 + 253),
+    matches: policyMatches.optional(),
     delay: SnapshotFaultDelaySchema.optional(),
     abort: SnapshotFaultAbortSchema.optional(),
   })

@@ -44,6 +44,16 @@ before(async () => {
             { name: 'half', matches: [{ headers: [{ name: 'x-fault', value: 'half' }] }], backendRefs: backend, fault: { policy: 'default/half-abort', abort: { httpStatus: 503, percentage: 50 } } },
             { name: 'slow', matches: [{ headers: [{ name: 'x-fault', value: 'slow' }] }], backendRefs: backend, fault: { policy: 'default/slow', delay: { fixedDelayMs: DELAY_MS } } },
             { name: 'teapot', matches: [{ headers: [{ name: 'x-fault', value: 'teapot' }] }], backendRefs: backend, fault: { policy: 'default/teapot', delay: { fixedDelayMs: 50 }, abort: { httpStatus: 418 } } },
+            {
+              name: 'some',
+              matches: [{ headers: [{ name: 'x-fault', value: 'some' }] }],
+              backendRefs: backend,
+              fault: {
+                policy: 'default/some',
+                matches: [{ path: { type: 'PathPrefix', value: '/api' }, method: 'POST' }, { headers: [{ name: 'x-drill', value: 'on' }], queryParams: [{ name: 'mode', value: 'fail' }] }],
+                abort: { httpStatus: 502 },
+              },
+            },
             { name: 'rest', backendRefs: backend },
           ],
         },
@@ -75,10 +85,10 @@ const w = (): World => {
   return world;
 };
 
-/** GET /hello, to the rule named by `x-fault` (no header: the rule without faults). */
-const call = async (fault?: string): Promise<{ status: number; error: string }> => {
-  const headers: Record<string, string> = fault === undefined ? {} : { 'x-fault': fault };
-  const res = await fetch(`http://127.0.0.1:${w().svc}/hello`, { headers, signal: AbortSignal.timeout(15_000) });
+/** GET /hello (or `path`, with `init`), to the rule named by `x-fault` (no header: the rule without faults). */
+const call = async (fault?: string, path = '/hello', init: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; error: string }> => {
+  const headers: Record<string, string> = { ...(fault === undefined ? {} : { 'x-fault': fault }), ...init.headers };
+  const res = await fetch(`http://127.0.0.1:${w().svc}${path}`, { method: init.method ?? 'GET', headers, signal: AbortSignal.timeout(15_000) });
   await res.arrayBuffer();
   return { status: res.status, error: res.headers.get('x-weft-error') ?? '' };
 };
@@ -117,6 +127,32 @@ describe('FaultPolicy faults in the calling proxy', { timeout: 120_000 }, () => 
     assert.match(r.error, /FaultPolicy default\/teapot aborted the request with HTTP 418/);
     assert.equal((await call()).status, 200, 'rules without faults are untouched');
     assert.equal(w().app.requests - before, 1);
+  });
+
+  test('a fault with matches aborts only the requests of its rule that meet one of them', async () => {
+    const before = w().app.requests;
+    const aborted = [
+      await call('some', '/api/items', { method: 'POST' }),
+      await call('some', '/api', { method: 'POST' }),
+      await call('some', '/hello?mode=fail', { headers: { 'x-drill': 'on' } }),
+    ];
+    for (const r of aborted) {
+      assert.equal(r.status, 502);
+      assert.match(r.error, /^WEFT_ERR_PROXY_FAULT_ABORT \(FI\) at outbound proxy=client\.default service=svc\.default route=some: FaultPolicy default\/some aborted/);
+    }
+    const through = [
+      await call('some', '/api/items'),
+      await call('some', '/apix', { method: 'POST' }),
+      await call('some', '/hello?mode=ok', { headers: { 'x-drill': 'on' } }),
+      await call('some', '/hello?mode=fail'),
+      await call(undefined, '/api', { method: 'POST' }),
+    ];
+    // The echo app answers its own status (404 off /hello); no answer comes from a fault.
+    assert.deepEqual(
+      through.map((r) => r.error),
+      ['', '', '', '', ''],
+    );
+    assert.equal(w().app.requests - before, through.length, 'aborted requests never leave the caller');
   });
 
   test('gRPC: the abort answers with the policy gRPC status; other methods go through', async () => {

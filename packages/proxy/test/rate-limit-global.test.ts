@@ -90,7 +90,7 @@ describe('shared token buckets in Redis', () => {
     const policies = [globalPolicy('shared', [{ name: 'main', tokens: 5, burst: 5, intervalMs: HOUR }])];
     let admitted = 0;
     for (let i = 0; i < 12; i++) {
-      const e = await (i % 2 === 0 ? a : b).check(policies, peer, '', {}, readH2Header);
+      const e = await (i % 2 === 0 ? a : b).check(policies, peer, '', 'GET', '/', {}, readH2Header);
       if (e === undefined) admitted++;
       else {
         assert.equal(e.code, 'WEFT_ERR_PROXY_RATE_LIMITED');
@@ -111,7 +111,7 @@ describe('shared token buckets in Redis', () => {
         { name: 'per-user', tokens: 1, burst: 1, intervalMs: HOUR, key: { type: 'HEADER', name: 'x-user' } },
       ]),
     ];
-    const as = (user: string) => limits.check(policies, peer, '', { 'x-user': user }, readH2Header);
+    const as = (user: string) => limits.check(policies, peer, '', 'GET', '/', { 'x-user': user }, readH2Header);
     assert.equal(await as('alice'), undefined);
     assert.match((await as('alice'))?.message ?? '', /limit "per-user"/);
     assert.equal(await as('bob'), undefined);
@@ -122,11 +122,11 @@ describe('shared token buckets in Redis', () => {
   test('buckets refill in whole fills on Redis time', async () => {
     const limits = new InboundRateLimits({ proxy: 'svc.default', shared: new GlobalRateLimiter() });
     const policies = [globalPolicy('refill', [{ name: 'main', tokens: 1, burst: 1, intervalMs: 300 }])];
-    assert.equal(await limits.check(policies, peer, '', {}, readH2Header), undefined);
-    const refused = await limits.check(policies, peer, '', {}, readH2Header);
+    assert.equal(await limits.check(policies, peer, '', 'GET', '/', {}, readH2Header), undefined);
+    const refused = await limits.check(policies, peer, '', 'GET', '/', {}, readH2Header);
     assert.ok(refused !== undefined);
     await new Promise((resolve) => setTimeout(resolve, 350));
-    assert.equal(await limits.check(policies, peer, '', {}, readH2Header), undefined, 'a fill landed after one interval');
+    assert.equal(await limits.check(policies, peer, '', 'GET', '/', {}, readH2Header), undefined, 'a fill landed after one interval');
   });
 
   test('after SCRIPT FLUSH (or a Redis restart) the script is loaded again', async () => {
@@ -134,8 +134,8 @@ describe('shared token buckets in Redis', () => {
     assert.equal(await c.command(['SCRIPT', 'FLUSH'], 1000), 'OK');
     c.close();
     const limits = new InboundRateLimits({ proxy: 'svc.default', shared: new GlobalRateLimiter() });
-    assert.equal(await limits.check([globalPolicy('flushed', [{ name: 'main', tokens: 1, burst: 1, intervalMs: HOUR }])], peer, '', {}, readH2Header), undefined);
-    assert.ok((await limits.check([globalPolicy('flushed', [{ name: 'main', tokens: 1, burst: 1, intervalMs: HOUR }])], peer, '', {}, readH2Header)) !== undefined);
+    assert.equal(await limits.check([globalPolicy('flushed', [{ name: 'main', tokens: 1, burst: 1, intervalMs: HOUR }])], peer, '', 'GET', '/', {}, readH2Header), undefined);
+    assert.ok((await limits.check([globalPolicy('flushed', [{ name: 'main', tokens: 1, burst: 1, intervalMs: HOUR }])], peer, '', 'GET', '/', {}, readH2Header)) !== undefined);
   });
 
   test('keys expire once they would have refilled', async () => {

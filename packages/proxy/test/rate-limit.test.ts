@@ -100,8 +100,8 @@ interface Answer {
   readonly headers: Headers;
 }
 
-const call = async (port: number, headers: Record<string, string> = {}): Promise<Answer> => {
-  const res = await fetch(`http://127.0.0.1:${port}/hello`, { headers, signal: AbortSignal.timeout(15_000) });
+const call = async (port: number, headers: Record<string, string> = {}, path = '/hello', method = 'GET'): Promise<Answer> => {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, signal: AbortSignal.timeout(15_000) });
   await res.arrayBuffer();
   return { status: res.status, headers: res.headers };
 };
@@ -221,6 +221,26 @@ describe('local rate limits in the callee proxy', { timeout: 120_000 }, () => {
     const text = (await adminGet(w().server, '/metrics')).text;
     assert.equal(metric(text, 'weft_proxy_rate_limited_requests_total', { policy: 'default/by-user', limit: 'main' }), 4);
     assert.ok((metric(text, 'istio_requests_total', { reporter: 'destination', response_code: '429', response_flags: 'RL' }) ?? 0) >= 15);
+  });
+
+  test('a policy with matches (a policy on a route) counts and refuses only the requests that meet one of them', async () => {
+    await limitSvc([
+      {
+        ...policy('writes', { tokens: 2, burst: 2, intervalMs: HOUR }),
+        matches: [{ path: { type: 'PathPrefix', value: '/hello' }, method: 'POST' }, { headers: [{ type: 'Exact', name: 'x-beta', value: '1' }], queryParams: [{ type: 'Exact', name: 'v', value: '2' }] }],
+      },
+    ]);
+    const before = w().app.requests;
+    assert.deepEqual(await statuses(4, w().client.svc), [200, 200, 200, 200], 'GET /hello meets no match: never counted');
+    const post = async (): Promise<number> => (await call(w().client.svc, {}, '/hello', 'POST')).status;
+    assert.deepEqual([await post(), await post()], [200, 200]);
+    const refused = await call(w().client.svc, { 'x-beta': '1' }, '/hello?v=2');
+    assert.equal(refused.status, 429, 'the second match: the same bucket, now empty');
+    assert.match(refused.headers.get('x-weft-error') ?? '', /RateLimitPolicy default\/writes limit "main"/);
+    assert.equal(await post(), 429);
+    assert.equal((await call(w().client.svc, { 'x-beta': '1' }, '/hello?v=3')).status, 200, 'query parameter differs: not a match');
+    assert.deepEqual(await statuses(2, w().client.svc), [200, 200], 'requests outside the matches go on');
+    assert.equal(w().app.requests - before, 9, 'refused requests never reach the app');
   });
 
   test('a policy removed from the config stops limiting', async () => {

@@ -1,10 +1,24 @@
-import { MeshSpecSchema, serviceKey, TransportSchema, type AnyResource, type Transport, type Endpoint, type Mesh, type MeshSpec, type Service, type Workload } from '@weft/api';
+import {
+  MeshSpecSchema,
+  serviceKey,
+  TransportSchema,
+  type AnyResource,
+  type Transport,
+  type Endpoint,
+  type Mesh,
+  type MeshSpec,
+  type RouteFault,
+  type Service,
+  type Workload,
+} from '@weft/api';
 import { authorizationIndex, type AuthorizationLookup } from './authz.js';
 import { destinationIndex, type DestinationLookup } from './destination-policies.js';
 import { indexEndpoints } from './endpoint-index.js';
+import { indexRouteFaults } from './faults.js';
 import { deepFreeze } from './freeze.js';
 import { contentHash } from './hash.js';
 import { indexPolicies, type PolicyResource } from './policy-index.js';
+import { indexRouteRateLimits, type RouteRateLimit } from './rate-limits.js';
 import { compileRouteDefaults } from './route-resilience.js';
 import { translateRoute, type AnyRoute } from './route-translate.js';
 import type { ServiceView } from './route-view.js';
@@ -45,6 +59,10 @@ export interface MeshContext {
   readonly routesByParent: ReadonlyMap<string, readonly AnyRoute[]>;
   /** Policies by target key (see `policyTargetKey`). */
   readonly policiesByTarget: ReadonlyMap<string, readonly PolicyResource[]>;
+  /** The faults of FaultPolicies on routes, by snapshot rule name. */
+  readonly routeFaults: ReadonlyMap<string, RouteFault>;
+  /** RateLimitPolicies on attached routes, by the key of the Service whose proxies enforce them. */
+  readonly routeRateLimits: ReadonlyMap<string, readonly RouteRateLimit[]>;
   /** The inbound authorization of a Service (by name and namespace), compiled on first use. */
   readonly authorization: AuthorizationLookup;
   /** How callers reach a Service (by key): its DestinationPolicy over the Mesh defaults, compiled on first use. */
@@ -97,6 +115,8 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
     ...policies.statuses,
   ].sort(compareReports);
   const transport = deepFreeze(transportOf(input.trust, mesh));
+  // A route attached to no Service takes no requests: its rate limits are not enforced anywhere.
+  const attached = new Set([...routesByParent.values()].flat());
   const subsets = new Map([...services.values()].flatMap((s) => (s.subset === undefined ? [] : [[s.key, s.subset] as const])));
   // Freeze what the compiler made; the resources it indexes belong to the caller and stay as they are.
   return Object.freeze({
@@ -105,6 +125,11 @@ export const buildMeshContext = (input: MeshContextInput): MeshContext => {
     subsets,
     routesByParent,
     policiesByTarget: policies.byTarget,
+    routeFaults: deepFreeze(indexRouteFaults(policies.byTarget, translated)),
+    routeRateLimits: indexRouteRateLimits(
+      policies.byTarget,
+      translated.filter((t) => attached.has(t.route)),
+    ),
     authorization: authorizationIndex(policies.byTarget, mesh),
     destination: destinationIndex(policies.byTarget, mesh),
     transport,

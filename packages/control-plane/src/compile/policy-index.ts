@@ -1,5 +1,6 @@
 import { serviceKey, type AuthorizationPolicy, type DestinationPolicy, type FaultPolicy, type RateLimitPolicy } from '@weft/api';
 import { effectiveDestinationPolicy } from './destination-winner.js';
+import { faultMatches } from './fault-matches.js';
 import type { AnyRoute } from './route-translate.js';
 import type { MeshService } from './service-index.js';
 import { REASONS, condition, type ResourceStatusReport } from './status.js';
@@ -24,9 +25,11 @@ export interface PolicyIndex {
  * Indexes the policies by what they target. A policy whose target (or `sectionName`: a port
  * of the Service, a rule of the route) does not exist is kept, and reported with
  * `ResolvedRefs` False, so that resources can be applied in any order. AuthorizationPolicies
- * are enforced (see `authz.ts`) and DestinationPolicies compiled into callers' snapshots
- * (see `destination-policies.ts`), not yet the other kinds; `Accepted` says which. Of
- * several DestinationPolicies targeting one Service, only the oldest is Accepted.
+ * and RateLimitPolicies are enforced (see `authz.ts`, `rate-limits.ts`), FaultPolicies and
+ * DestinationPolicies compiled into callers' snapshots (see `faults.ts`,
+ * `destination-policies.ts`); `Accepted` says by whom. Of several DestinationPolicies
+ * targeting one Service, only the oldest is Accepted. A FaultPolicy whose `matches` use an
+ * expression proxies do not run is Accepted with reason `UnsupportedValue` and not applied.
  */
 export const indexPolicies = (policies: readonly PolicyResource[], services: ReadonlyMap<string, MeshService>, routes: readonly AnyRoute[]): PolicyIndex => {
   const byTarget = new Map<string, PolicyResource[]>();
@@ -42,12 +45,15 @@ export const indexPolicies = (policies: readonly PolicyResource[], services: Rea
     const key = ref === undefined ? policyTargetKey('Namespace', namespace) : policyTargetKey(ref.kind, namespace, ref.name);
     const winner = p.kind === 'DestinationPolicy' ? effectiveDestinationPolicy((byTarget.get(key) ?? []).filter(isDestinationPolicy)) : undefined;
     const missing = ref === undefined ? undefined : missingTarget(ref, namespace, services, routes);
+    const refused = p.kind === 'FaultPolicy' ? faultMatches(p).refused : [];
     statuses.push({
       kind: p.kind,
       namespace,
       name,
       conditions: [
-        winner === undefined || winner === p
+        refused.length > 0
+          ? condition('Accepted', true, REASONS.UnsupportedValue, `not applied: ${refused.join('; ')}`, generation)
+          : winner === undefined || winner === p
           ? condition('Accepted', true, REASONS.Accepted, acceptedMessage(p), generation)
           : condition('Accepted', false, REASONS.Conflicted, `DestinationPolicy ${winner.metadata.namespace}/${winner.metadata.name} targets the same Service and takes precedence (older, or first by name)`, generation),
         missing === undefined
@@ -63,7 +69,7 @@ export const indexPolicies = (policies: readonly PolicyResource[], services: Rea
 const acceptedMessage = (p: PolicyResource): string => {
   if (p.kind === 'DestinationPolicy') {
     const ref = p.spec.targetRef;
-    const where = `compiled into the snapshots of the proxies that call Service ${p.metadata.namespace}/${ref.name}; proxies do not apply it yet`;
+    const where = `applied by the proxies that call Service ${p.metadata.namespace}/${ref.name}`;
     // The snapshot keys destination policies by Service: one applies to all its ports.
     return ref.sectionName === undefined ? where : `${where} (on every port: sectionName ${ref.sectionName} is not applied per port)`;
   }
@@ -71,13 +77,15 @@ const acceptedMessage = (p: PolicyResource): string => {
     const ref = p.spec.targetRef;
     return ref.kind === 'Service'
       ? `enforced on inbound by the proxies of Service ${p.metadata.namespace}/${ref.name}${ref.sectionName === undefined ? '' : ` (on every port: sectionName ${ref.sectionName} is not applied per port)`}`
-      : `stored; rate limits on ${ref.kind} ${p.metadata.namespace}/${ref.name} are not enforced yet (target its Service)`;
+      : `enforced on inbound by the proxies of the Services that ${routeRules(ref, p.metadata.namespace)} ${ref.sectionName === undefined ? "send to, on requests that meet those rules'" : "sends to, on requests that meet that rule's"} matches`;
   }
   if (p.kind === 'FaultPolicy') {
     const ref = p.spec.targetRef;
-    if (ref.kind !== 'Service') return `stored; faults on ${ref.kind} ${p.metadata.namespace}/${ref.name} are not injected yet (target its Service)`;
-    if (p.spec.matches !== undefined) return 'stored; faults with matches are not injected yet (remove matches to fault every request)';
-    return `injected by the proxies that call Service ${p.metadata.namespace}/${ref.name} (the first FaultPolicy by name, when several target it)`;
+    const on = p.spec.matches === undefined ? '' : ', on the requests that meet its matches';
+    if (ref.kind !== 'Service') {
+      return `injected by the proxies that call through ${routeRules(ref, p.metadata.namespace)}${on} (over FaultPolicies on ${ref.sectionName === undefined ? '' : 'the whole route and on '}its Services; the first by name, when several target it)`;
+    }
+    return `injected by the proxies that call Service ${p.metadata.namespace}/${ref.name}${on} (but on the rules of routes with a FaultPolicy of their own; the first by name, when several target it)`;
   }
   if (p.kind !== 'AuthorizationPolicy') return 'stored; proxies do not enforce policies yet (the snapshot carries none)';
   const ref = p.spec.targetRef;
@@ -86,6 +94,10 @@ const acceptedMessage = (p: PolicyResource): string => {
   // A sidecar serves one application port and applies one authorization to its Service.
   return ref.sectionName === undefined ? where : `${where}, on every port (sectionName ${ref.sectionName} is not applied per port)`;
 };
+
+/** `the rules of HTTPRoute ns/name`, or `rule x of HTTPRoute ns/name`. */
+const routeRules = (ref: { kind: string; name: string; sectionName?: string | undefined }, namespace: string): string =>
+  ref.sectionName === undefined ? `the rules of ${ref.kind} ${namespace}/${ref.name}` : `rule ${ref.sectionName} of ${ref.kind} ${namespace}/${ref.name}`;
 
 const missingTarget = (
   ref: NonNullable<PolicyResource['spec']['targetRef']>,

@@ -83,11 +83,11 @@ export const selectForProxy = (ctx: MeshContext, proxy: Hello): ProxySelection =
   const endpointKeys = [...new Set(services.flatMap((s) => s.view.endpointServices))].sort(cmp);
   // The own Service's authorization is a routing input: a policy change moves exactly its proxies.
   const authorization = ctx.authorization(proxy.service, proxy.namespace);
-  const rateLimits = compileRateLimits(ctx.policiesByTarget, proxy.service, proxy.namespace);
+  const rateLimits = compileRateLimits(ctx.policiesByTarget, ctx.routeRateLimits, proxy.service, proxy.namespace);
   // Only a Service with rate limits hashes them, so that the versions of the others stay as they were.
   const rateLimitsHash = rateLimits.config === undefined ? '' : ` ${rateLimits.hash}`;
   // Faults are injected by callers: the proxy's own Service, which it does not call, carries none.
-  const faulted = services.map((s) => (s.role === 'outbound' ? withFault(ctx.policiesByTarget, s.view.config) : { config: s.view.config, hashLine: '' }));
+  const faulted = services.map((s) => (s.role === 'outbound' ? withFault(ctx.policiesByTarget, ctx.routeFaults, s.view.config) : { config: s.view.config, hashLine: '' }));
   const destinations = endpointKeys.map((k) => ctx.destination(k));
   const destinationLines = endpointKeys.map((k, i) => `destination ${k} ${destinations[i]?.hash ?? '-'}`);
   return {

@@ -21,8 +21,7 @@ export interface ParentResult {
  * - Rules with values proxies refuse (a regular expression outside the subset they run, a
  *   header filter on `host`, a retry past their limits) are left out: `Accepted` True with reason `UnsupportedValue`, and `PartiallyInvalid` True saying
  *   which fields and why. A mirror to a missing Service is left out of its rule, and named
- *   in `ResolvedRefs` False (`BackendNotFound`). A rule in effect that sets `retry` is
- *   noted in `Accepted`'s message: it is compiled, but proxies do not retry yet.
+ *   in `ResolvedRefs` False (`BackendNotFound`).
  * - A rule whose every match is shadowed by an identical match of a route with precedence is
  *   conflicted; a route none of whose rules is in effect on a parent for that reason is
  *   `Accepted` False `Conflicted` there, and in aggregate when that holds on every parent
@@ -58,13 +57,6 @@ const leftOut = (r: TranslatedRule): string => {
   return `${r.label} is left out: ${reasons.join('; ')}`;
 };
 
-/** The rules in effect that set `retry`, which proxies carry but do not apply yet. */
-const retryNotes = (route: TranslatedRoute): string =>
-  route.rules
-    .filter((r) => r.matches !== undefined && r.setsRetry)
-    .map((r) => `${r.label}: retry is compiled into proxies' config, but proxies do not retry yet`)
-    .join('; ');
-
 const isMissing = (a: ParentAttachment | undefined): boolean => a?.kind === 'detached' && a.missing;
 
 const unique = (list: readonly string[]): string[] => [...new Set(list)];
@@ -96,11 +88,10 @@ const parentStatus = (route: TranslatedRoute, p: ParentResult, resolved: Compile
   }
   const skipped = [...unsupported, ...conflicted];
   const reason = unsupported.length > 0 ? REASONS.UnsupportedValue : conflicted.length > 0 || shadowed.length > 0 ? REASONS.Conflicted : REASONS.Accepted;
-  if (reason === REASONS.Accepted) return report([condition('Accepted', true, REASONS.Accepted, retryNotes(route), generation), resolved]);
+  if (reason === REASONS.Accepted) return report([condition('Accepted', true, REASONS.Accepted, '', generation), resolved]);
   const summary = skipped.length > 0 ? `${total - inEffect} of ${total} rules are not in effect (see PartiallyInvalid)` : 'some matches are shadowed (see PartiallyInvalid)';
-  const notes = retryNotes(route);
   return report([
-    condition('Accepted', true, reason, notes === '' ? summary : `${summary}; ${notes}`, generation),
+    condition('Accepted', true, reason, summary, generation),
     resolved,
     condition('PartiallyInvalid', true, reason, [...skipped, ...shadowed].join('; '), generation),
   ]);

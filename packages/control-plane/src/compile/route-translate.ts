@@ -5,6 +5,7 @@ import {
   type GRPCRoute,
   type GRPCRouteRule,
   type HTTPRoute,
+  type HTTPRouteMatch,
   type HTTPRouteRule,
   type RouteFilter,
   type RouteRule,
@@ -36,6 +37,8 @@ export interface TranslatedRule {
   readonly index: number;
   /** The snapshot rule's name: `<kind>:<namespace>/<route>#<rule name or index>`. */
   readonly name: string;
+  /** The rule's own `name`, which a policy's `sectionName` names. */
+  readonly ruleName: string | undefined;
   /** How messages name it: `rules[1]` or `rules[1] (canary)`. */
   readonly label: string;
   /** The rule's matches, or undefined when it is left out (see `unsupported` and `refused`). */
@@ -54,8 +57,6 @@ export interface TranslatedRule {
   readonly endpointServices: readonly string[];
   /** The rule's timeouts and retry policy, the Mesh's route defaults standing in for those it leaves out. */
   readonly resilience: RuleResilience;
-  /** Whether the rule sets `retry` itself (its status says proxies do not retry yet). */
-  readonly setsRetry: boolean;
 }
 
 /** A route, translated. */
@@ -124,6 +125,7 @@ export const translateRoute = (
     return {
       index,
       name: `${route.kind.toLowerCase()}:${namespace}/${name}#${r.rule.name ?? index}`,
+      ruleName: r.rule.name,
       label: r.rule.name === undefined ? rule : `${rule} (${r.rule.name})`,
       matches: inEffect ? matches : undefined,
       unsupported,
@@ -132,7 +134,6 @@ export const translateRoute = (
       redirects: ruleFilters.filters.some((f) => f.type === 'RequestRedirect'),
       backendRefs,
       endpointServices: inEffect ? [...endpointServices].sort() : [],
-      setsRetry: r.kind === 'HTTPRoute' && r.rule.retry !== undefined,
       resilience: { ...(resilience.timeouts === undefined ? {} : { timeouts: resilience.timeouts }), ...(resilience.retry === undefined ? {} : { retry: resilience.retry }) },
     };
   });
@@ -169,10 +170,13 @@ const valueMatches = (list: readonly { type: 'Exact' | 'RegularExpression'; name
   });
 };
 
-const httpMatches = (rule: HTTPRouteRule): MatchResult => {
-  const unsupported: string[] = [];
+/**
+ * HTTPRoute matches (as an HTTPRoute rule or a FaultPolicy writes them) in the snapshot's
+ * form; `refused` lists the expressions proxies do not run, by field.
+ */
+export const translateHttpMatches = (list: readonly HTTPRouteMatch[]): { matches: SnapshotMatch[]; refused: string[] } => {
   const refused: string[] = [];
-  const matches = rule.matches.map((m, j): SnapshotMatch => {
+  const matches = list.map((m, j): SnapshotMatch => {
     if (m.path.type === 'RegularExpression') checkRegex(m.path.value, `matches[${j}].path`, refused);
     const headers = valueMatches(m.headers, `matches[${j}].headers`, refused);
     const queryParams = valueMatches(m.queryParams, `matches[${j}].queryParams`, refused);
@@ -183,8 +187,13 @@ const httpMatches = (rule: HTTPRouteRule): MatchResult => {
       ...(queryParams === undefined ? {} : { queryParams }),
     };
   });
+  return { matches, refused };
+};
+
+const httpMatches = (rule: HTTPRouteRule): MatchResult => {
+  const { matches, refused } = translateHttpMatches(rule.matches);
   // The Gateway API: no matches means one PathPrefix "/" match.
-  return { matches: rule.matches.length === 0 ? [DEFAULT_MATCH] : matches, unsupported, refused };
+  return { matches: rule.matches.length === 0 ? [DEFAULT_MATCH] : matches, unsupported: [], refused };
 };
 
 /**

@@ -6,9 +6,7 @@ import { attemptTimeout, remainingMs } from '../resilience/request-deadline.js';
 import { isRetriableOutcome, isRetryLimitReason, type NoRetryReason } from '../resilience/retry-policy.js';
 import { RetryState } from '../resilience/retry-state.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
-import type { RouteRequest } from '../routing/route-request.js';
 import { countRetry, countRetryRefused } from './destination-counts.js';
-import { pickEndpoint } from './pick-endpoint.js';
 
 type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
 
@@ -36,8 +34,6 @@ const outcomeReason = (o: AttemptOutcome): string => (o.kind === 'response' ? (o
  */
 export class AttemptRun {
   readonly #decision: Forward;
-  readonly #req: RouteRequest;
-  readonly #source: string;
   readonly #lease: BreakerLease;
   readonly #retry: RetryState | undefined;
   readonly #started = performance.now();
@@ -46,10 +42,8 @@ export class AttemptRun {
   #endpoint: EndpointRef;
   #hop: HopRef;
 
-  private constructor(decision: Forward, req: RouteRequest, source: string, lease: BreakerLease) {
+  private constructor(decision: Forward, lease: BreakerLease) {
     this.#decision = decision;
-    this.#req = req;
-    this.#source = source;
     this.#lease = lease;
     this.#endpoint = decision.endpoint;
     this.#hop = decision.hop;
@@ -62,10 +56,10 @@ export class AttemptRun {
   }
 
   /** A run for `decision`, or undefined when the destination's `maxRequests` are all in flight. */
-  static start(decision: Forward, req: RouteRequest, source: string): AttemptRun | undefined {
+  static start(decision: Forward): AttemptRun | undefined {
     const lease = decision.backend.destination.breaker.tryAcquire('requests');
     if (!lease.ok) return undefined;
-    return new AttemptRun(decision, req, source, lease.lease);
+    return new AttemptRun(decision, lease.lease);
   }
 
   /** The 503 `UO` of a request refused by the breaker. */
@@ -91,7 +85,10 @@ export class AttemptRun {
       return undefined;
     }
     if (this.#attempts > 0) {
-      const picked = pickEndpoint(this.#decision.backend, this.#req, this.#source).endpoint;
+      // The same hash as the first pick (a made-up sticky cookie included), so that a
+      // hashing balancer keeps the request where its key belongs unless that endpoint is out.
+      const backend = this.#decision.backend;
+      const picked = backend.balancer.pick(backend.hashKey === undefined ? undefined : { hash: this.#decision.hash });
       if (picked !== undefined && picked !== this.#endpoint) {
         this.#endpoint = picked;
         this.#hop = { ...this.#decision.hop, endpoint: picked.key };
@@ -130,7 +127,8 @@ export class AttemptRun {
     if (state === undefined || policy === undefined || !isRetriableOutcome(policy, outcome)) return { retry: false, reason: 'not-retriable' };
     const elapsed = performance.now() - this.#started;
     const d = state.afterAttempt({ outcome, bodyReplayable, responseCommitted, remainingMs: remainingMs(this.#decision.route.timeouts, elapsed) });
-    const service = this.#decision.service.key;
+    // Labelled by the Service whose budget and breaker decided (a subset's parent).
+    const service = this.#decision.backend.service;
     if (d.retry) {
       countRetry(service, outcomeReason(outcome));
       return { retry: true, delayMs: d.delayMs };

@@ -4,7 +4,6 @@ import type { AttemptHooks, Http1Pool, UpstreamExchange, UpstreamRequest } from 
 import type { OutboundDecision } from '../outbound/resolve.js';
 import { ReplayBuffer } from '../resilience/replay-buffer.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
-import type { RouteRequest } from '../routing/route-request.js';
 import { AttemptRun, type AttemptVerdict, type RunClient } from './attempt-run.js';
 import type { Destination } from './destination.js';
 
@@ -62,8 +61,8 @@ const replayExchange = (ex: Exchange, body: ReplayBuffer, trailers: () => RawHea
  * the rule's retries (a new endpoint picked for each, the body replayed from a bounded
  * copy) within the destination's retry budget and `maxRetries`.
  */
-export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Template, poolFor: PoolFor, req: RouteRequest, sourceAddress: string): void => {
-  const run = AttemptRun.start(decision, req, sourceAddress);
+export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Template, poolFor: PoolFor): void => {
+  const run = AttemptRun.start(decision);
   if (run === undefined) {
     ex.fail(AttemptRun.overflowError(decision));
     return;

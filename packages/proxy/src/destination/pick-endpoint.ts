@@ -7,6 +7,8 @@ import type { RouteRequest } from '../routing/route-request.js';
 /** The endpoint picked for an attempt, and the sticky cookie to set when one was made up. */
 export interface Picked {
   readonly endpoint: EndpointRef | undefined;
+  /** The request's hash, for a hashing balancer: retries pick with the same one. */
+  readonly hash?: number | undefined;
   readonly setCookie?: string | undefined;
 }
 
@@ -20,5 +22,5 @@ export const pickEndpoint = (backend: Backend, req: RouteRequest | undefined, so
   const spec = backend.hashKey;
   if (spec === undefined || req === undefined) return { endpoint: backend.balancer.pick() };
   const h = requestHash(spec, { header: (name) => req.header(name), sourceAddress }, newCookieValue);
-  return { endpoint: backend.balancer.pick({ hash: h.hash }), setCookie: h.setCookie };
+  return { endpoint: backend.balancer.pick({ hash: h.hash }), hash: h.hash, setCookie: h.setCookie };
 };

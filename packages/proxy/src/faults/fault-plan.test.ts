@@ -89,7 +89,10 @@ test('the fault found for a routed request is the one of the rule the routing ta
     endpoints: { 'svc.default': [{ address: '127.0.0.1', port: 1 }] },
   });
   const table = new RoutingTable(snapshot, 'default');
-  const policyOf = (path: string): string | undefined => faultFor(snapshot, routeOutbound(table, 'client.default', 'svc.default', '', new PathRouteRequest(path)))?.policy;
+  const policyOf = (path: string): string | undefined => {
+    const req = new PathRouteRequest(path);
+    return faultFor(snapshot, routeOutbound(table, 'client.default', 'svc.default', '', req), req)?.policy;
+  };
   assert.equal(policyOf('/a/x'), 'default/on-a');
   assert.equal(policyOf('/b'), 'default/on-b');
   assert.equal(policyOf('/c'), undefined);

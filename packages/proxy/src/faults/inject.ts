@@ -1,6 +1,8 @@
 import { serviceKey, type ProxySnapshot, type RouteFault } from '@weft/api/data-plane';
 import type { HopRef } from '../errors/proxy-error.js';
 import { systemTimer, type Random, type Timer } from '../resilience/clock.js';
+import { compileMatch, type CompiledMatch } from '../routing/route-match.js';
+import { pathOf, type RouteRequest } from '../routing/route-request.js';
 import { planFault } from './fault-plan.js';
 
 /**
@@ -8,7 +10,8 @@ import { planFault } from './fault-plan.js';
  * once a request is routed, the fault of its rule, if any, holds it for the delay (flag
  * `DI`), then aborts it (flag `FI`, through the one error path) or lets it go on. A request
  * that goes on after a delay is routed again (the endpoints may have changed meanwhile) and
- * is not faulted twice.
+ * is not faulted twice. A fault with `matches` strikes only the rule's requests that meet
+ * one of them (as the request arrived: the rule's filters have not run yet).
  */
 
 /** What the injector needs of an exchange, HTTP/1.1 or HTTP/2. */
@@ -35,18 +38,25 @@ const SYSTEM: FaultDeps = { random: Math.random, timer: systemTimer };
 /** Exchanges whose fault was already decided (they come back through the handler after a delay). */
 const decided = new WeakSet<object>();
 
-/** Faults of a snapshot by `<service key>\0<rule name>`, named as the routing table names rules. */
-const bySnapshot = new WeakMap<ProxySnapshot, ReadonlyMap<string, RouteFault>>();
+/** A rule's fault, and its matches compiled (undefined: every request of the rule). */
+interface RuleFault {
+  readonly fault: RouteFault;
+  readonly matches: readonly CompiledMatch[] | undefined;
+}
 
-const faultsOf = (snapshot: ProxySnapshot): ReadonlyMap<string, RouteFault> => {
+/** Faults of a snapshot by `<service key>\0<rule name>`, named as the routing table names rules. */
+const bySnapshot = new WeakMap<ProxySnapshot, ReadonlyMap<string, RuleFault>>();
+
+const faultsOf = (snapshot: ProxySnapshot): ReadonlyMap<string, RuleFault> => {
   let found = bySnapshot.get(snapshot);
   if (found !== undefined) return found;
-  const map = new Map<string, RouteFault>();
+  const map = new Map<string, RuleFault>();
   for (const svc of snapshot.services) {
     const key = serviceKey(svc.name, svc.namespace);
     svc.routes.forEach((rule, index) => {
       const name = `${key}\u0000${rule.name ?? `${key}#${index}`}`;
-      if (rule.fault !== undefined && !map.has(name)) map.set(name, rule.fault);
+      const fault = rule.fault;
+      if (fault !== undefined && !map.has(name)) map.set(name, { fault, matches: fault.matches?.map(compileMatch) });
     });
   }
   found = map;
@@ -54,14 +64,18 @@ const faultsOf = (snapshot: ProxySnapshot): ReadonlyMap<string, RouteFault> => {
   return found;
 };
 
-/** The fault of the rule a request was routed to, if it has one. */
-export const faultFor = (snapshot: ProxySnapshot, routed: RoutedTo): RouteFault | undefined => {
+/** The fault of the rule `req` was routed to, if it has one and the request meets its matches. */
+export const faultFor = (snapshot: ProxySnapshot, routed: RoutedTo, req: RouteRequest): RouteFault | undefined => {
   const faults = faultsOf(snapshot);
-  return faults.size === 0 ? undefined : faults.get(`${routed.service.key}\u0000${routed.hop.route ?? ''}`);
+  const found = faults.size === 0 ? undefined : faults.get(`${routed.service.key}\u0000${routed.hop.route ?? ''}`);
+  if (found === undefined) return undefined;
+  if (found.matches === undefined) return found.fault;
+  const path = pathOf(req.target);
+  return found.matches.some((m) => m.test(req, path)) ? found.fault : undefined;
 };
 
 /**
- * Applies the fault of the request's rule. True when the injector took the request over: it
+ * Applies the fault of the request's rule (`req`: the request as routing read it). True when the injector took the request over: it
  * was aborted, or is held and `resume` runs after the delay (unless `over()` says the client
  * went away); false when the handler goes on as usual.
  */
@@ -70,11 +84,12 @@ export const interceptFault = (
   over: () => boolean,
   snapshot: ProxySnapshot,
   routed: RoutedTo,
+  req: RouteRequest,
   resume: () => void,
   deps: FaultDeps = SYSTEM,
 ): boolean => {
   if (decided.has(ex)) return false;
-  const fault = faultFor(snapshot, routed);
+  const fault = faultFor(snapshot, routed, req);
   if (fault === undefined) return false;
   decided.add(ex);
   // The fault strikes before anything is forwarded: the error names the rule, not the endpoint picked.

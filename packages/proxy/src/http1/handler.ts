@@ -83,7 +83,7 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
         }
         send(ex, pool, target, appHop, route.responseTimeoutMs());
       };
-      const limited = route.rateLimits?.check(config.snapshot.inbound.rateLimits, ex.downstream.options.peer, ex.downstream.remoteAddress, ex.head.headers, readRawHeader);
+      const limited = route.rateLimits?.check(config.snapshot.inbound.rateLimits, ex.downstream.options.peer, ex.downstream.remoteAddress, ex.head.method, target.path, ex.head.headers, readRawHeader);
       afterRateLimit(limited, () => ex.ended, toApp, (e) => ex.fail(e));
       return;
     }
@@ -91,7 +91,7 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
     const source = ex.downstream.remoteAddress;
     const decision = routeOutbound(config.table, route.proxy, route.fixedService, target.authority, routeReq, source);
     ex.target = decision.service;
-    if (interceptFault(ex, () => ex.ended, config.snapshot, decision, () => handle(ex))) return;
+    if (interceptFault(ex, () => ex.ended, config.snapshot, decision, routeReq, () => handle(ex))) return;
     // The rule's timeouts apply per attempt (see AttemptRun).
     if (decision.kind === 'forward' && decision.plan === undefined && decision.setCookie === undefined) {
       sendHttp1(
@@ -99,14 +99,12 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
         decision,
         { head: buildRequestHead(ex, target, ''), framing: requestFraming(ex), ...(ex.head.upgrade ? { onUpgrade: onUpgrade(ex) } : {}) },
         poolForDestination(config),
-        routeReq,
-        source,
       );
       return;
     }
     forwardHttp1(ex, decision, target, {
       poolFor: (endpoint) => config.poolFor(endpoint),
-      send: (d, template) => sendHttp1(ex, d, template, poolForDestination(config), routeReq, source),
+      send: (d, template) => sendHttp1(ex, d, template, poolForDestination(config)),
       onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
     });
   };

@@ -207,8 +207,8 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
    * Sends an outbound stream under its destination's policies (see AttemptRun): each
    * attempt on a session to the endpoint picked for it; a retry replays the kept body.
    */
-  const sendOutbound = (ex: H2Exchange, config: ConfigState, decision: ForwardDecision, filtered: Http2Forwarding | undefined, req: Http2RouteRequest, source: string): void => {
-    const run = AttemptRun.start(decision, req, source);
+  const sendOutbound = (ex: H2Exchange, config: ConfigState, decision: ForwardDecision, filtered: Http2Forwarding | undefined): void => {
+    const run = AttemptRun.start(decision);
     if (run === undefined) {
       ex.fail(AttemptRun.overflowError(decision));
       return;
@@ -314,7 +314,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     const decision = routeOutbound(config.table, deps.proxy, role.fixedService, ex.authority, routeReq, source);
     ex.hop = decision.hop;
     ex.target = decision.service;
-    if (interceptFault(ex, () => ex.closed, config.snapshot, decision, () => outbound(ex, config, role))) return;
+    if (interceptFault(ex, () => ex.closed, config.snapshot, decision, routeReq, () => outbound(ex, config, role))) return;
     if (decision.kind === 'redirect') {
       answerHttp2Redirect(ex, decision);
       return;
@@ -324,7 +324,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       decision.plan === undefined && decision.setCookie === undefined
         ? undefined
         : prepareHttp2Forward(ex, decision, (endpoint, done) => mesh.acquire(endpointTarget(config, view, endpoint), view.generation, done));
-    sendOutbound(ex, config, decision, filtered, routeReq, source);
+    sendOutbound(ex, config, decision, filtered);
   };
 
   const inbound = (ex: H2Exchange, config: ConfigState, peer: PeerIdentity | undefined): void => {
@@ -333,7 +333,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       ex.fail(denied);
       return;
     }
-    const limited = deps.rateLimits?.check(config.snapshot.inbound.rateLimits, peer, ex.down.session?.socket?.remoteAddress ?? '', ex.headers, readH2Header);
+    const limited = deps.rateLimits?.check(config.snapshot.inbound.rateLimits, peer, ex.down.session?.socket?.remoteAddress ?? '', ex.method, ex.path, ex.headers, readH2Header);
     afterRateLimit(limited, () => ex.closed, () => toApp(ex, config), (e) => ex.fail(e));
   };
 

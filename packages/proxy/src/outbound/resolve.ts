@@ -30,6 +30,8 @@ export type OutboundDecision =
       readonly endpoint: EndpointRef;
       /** A sticky cookie the balancer made up for a client without one: set on the response. */
       readonly setCookie: string | undefined;
+      /** The request's hash for a hashing balancer (retries pick with it again). */
+      readonly hash: number | undefined;
       readonly hop: HopRef;
       readonly plan: RoutePlan | undefined;
       readonly prefix: string | undefined;
@@ -101,6 +103,7 @@ export const routeOutbound = (
     backend,
     endpoint,
     setCookie: picked?.setCookie,
+    hash: picked?.hash,
     hop: { direction: 'outbound', proxy, service: service.key, route: route.name, backend: backend.name, endpoint: endpoint.key },
     plan,
     prefix: match.prefix,

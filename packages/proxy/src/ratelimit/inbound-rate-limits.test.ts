@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InboundRateLimitSchema, type InboundRateLimit } from '@weft/api/data-plane';
-import { readH2Header } from '../authz/header-readers.js';
+import { readH2Header, readRawHeader } from '../authz/header-readers.js';
 import { ProxyError } from '../errors/proxy-error.js';
 import { errorResponse } from '../errors/rescue.js';
 import { VirtualClock } from '../resilience/virtual-clock.js';
@@ -13,7 +13,7 @@ const policy = (name: string, tokens: number, intervalMs: number, extra: Partial
 const peer = { principal: 'spiffe://td/ns/default/sa/client', namespace: 'default', serviceAccount: 'client' };
 
 const checkSync = (limits: InboundRateLimits, policies: InboundRateLimit[], headers: Record<string, string> = {}): ProxyError | undefined => {
-  const v = limits.check(policies, peer, '10.0.0.1', headers, readH2Header);
+  const v = limits.check(policies, peer, '10.0.0.1', 'GET', '/', headers, readH2Header);
   assert.ok(!(v instanceof Promise), 'local policies answer at once');
   return v;
 };
@@ -58,17 +58,17 @@ test('buckets survive a new config that keeps the policy, and start afresh when 
 test('no policies, or an empty list, admit everything without state', () => {
   const limits = new InboundRateLimits({ proxy: 'svc.default', clock: new VirtualClock() });
   for (let i = 0; i < 100; i++) assert.equal(checkSync(limits, []), undefined);
-  assert.equal(limits.check(undefined, undefined, '', {}, readH2Header), undefined);
+  assert.equal(limits.check(undefined, undefined, '', 'GET', '/', {}, readH2Header), undefined);
   assert.equal(limits.localKeys, 0);
 });
 
 test('plaintext callers are keyed by address under SOURCE_IDENTITY', () => {
   const limits = new InboundRateLimits({ proxy: 'svc.default', clock: new VirtualClock() });
   const policies = [InboundRateLimitSchema.parse({ policy: 'default/p', limits: [{ name: 'c', tokens: 1, burst: 1, key: { type: 'SOURCE_IDENTITY' } }] })];
-  assert.equal(limits.check(policies, undefined, '10.0.0.1', {}, readH2Header), undefined);
-  assert.ok(limits.check(policies, undefined, '10.0.0.1', {}, readH2Header) instanceof ProxyError);
-  assert.equal(limits.check(policies, undefined, '10.0.0.2', {}, readH2Header), undefined);
-  assert.equal(limits.check(policies, peer, '10.0.0.1', {}, readH2Header), undefined, 'an mTLS caller is keyed by its principal');
+  assert.equal(limits.check(policies, undefined, '10.0.0.1', 'GET', '/', {}, readH2Header), undefined);
+  assert.ok(limits.check(policies, undefined, '10.0.0.1', 'GET', '/', {}, readH2Header) instanceof ProxyError);
+  assert.equal(limits.check(policies, undefined, '10.0.0.2', 'GET', '/', {}, readH2Header), undefined);
+  assert.equal(limits.check(policies, peer, '10.0.0.1', 'GET', '/', {}, readH2Header), undefined, 'an mTLS caller is keyed by its principal');
 });
 
 test('GLOBAL policies ask the shared store; when it cannot answer, failureMode decides', async () => {
@@ -84,11 +84,48 @@ test('GLOBAL policies ask the shared store; when it cannot answer, failureMode d
   const limits = new InboundRateLimits({ proxy: 'svc.default', clock: new VirtualClock(), shared });
   const open = [policy('g', 1, 1000, { redis: { address: '127.0.0.1:1', failureMode: 'OPEN', timeoutMs: 50 } })];
   const closed = [policy('g', 1, 1000, { redis: { address: '127.0.0.1:1', failureMode: 'CLOSED', timeoutMs: 50 } })];
-  assert.equal(await limits.check(open, peer, '', {}, readH2Header), undefined);
+  assert.equal(await limits.check(open, peer, '', 'GET', '/', {}, readH2Header), undefined);
   answer = 'deny';
-  assert.equal((await limits.check(open, peer, '', {}, readH2Header))?.code, 'WEFT_ERR_PROXY_RATE_LIMITED');
+  assert.equal((await limits.check(open, peer, '', 'GET', '/', {}, readH2Header))?.code, 'WEFT_ERR_PROXY_RATE_LIMITED');
   answer = 'down';
-  assert.equal(await limits.check(open, peer, '', {}, readH2Header), undefined, 'OPEN admits');
-  const e = await limits.check(closed, peer, '', {}, readH2Header);
+  assert.equal(await limits.check(open, peer, '', 'GET', '/', {}, readH2Header), undefined, 'OPEN admits');
+  const e = await limits.check(closed, peer, '', 'GET', '/', {}, readH2Header);
   assert.equal(e?.code, 'WEFT_ERR_PROXY_RATE_LIMIT_UNAVAILABLE', 'CLOSED refuses');
+});
+
+test('a policy with matches counts and refuses only the requests that meet one of them', () => {
+  const limits = new InboundRateLimits({ proxy: 'svc.default', clock: new VirtualClock() });
+  const writes = policy('writes', 2, 60_000, {
+    matches: [{ path: { type: 'PathPrefix', value: '/api' }, method: 'POST' }, { path: { type: 'Exact', value: '/bulk' }, queryParams: [{ type: 'Exact', name: 'mode', value: 'all' }] }],
+  });
+  const everything = policy('everything', 5, 60_000);
+  const policies = [writes, everything];
+  const check = (method: string, target: string, raw: string[] = []): string | undefined => {
+    const v = limits.check(policies, peer, '10.0.0.1', method, target, raw, readRawHeader);
+    assert.ok(!(v instanceof Promise));
+    return v?.message.match(/RateLimitPolicy (\S+)/)?.[1];
+  };
+  assert.equal(check('POST', '/api/items'), undefined);
+  assert.equal(check('GET', '/api/items'), undefined, 'another method: not counted by writes');
+  assert.equal(check('POST', '/bulk?mode=all&x=1'), undefined);
+  assert.equal(check('POST', '/api'), 'default/writes', 'the third matching request');
+  assert.equal(check('POST', '/apix'), undefined, 'whole path segments: not a match');
+  assert.equal(check('POST', '/bulk?mode=some'), undefined, 'not a match of writes');
+  assert.equal(check('GET', '/other'), 'default/everything', 'everything counted every admitted request: 5, and the refused one took none of it');
+});
+
+test('header matches read the request headers; a GLOBAL policy is not asked about requests outside its matches', async () => {
+  let asked = 0;
+  const shared: SharedBuckets = {
+    check: () => {
+      asked++;
+      return Promise.resolve({ allowed: false, refusedBy: 'main', limits: [{ name: 'main', tokens: 1, intervalMs: 1000, remaining: 0, resetMs: 500 }], retryAfterMs: 500 });
+    },
+  };
+  const limits = new InboundRateLimits({ proxy: 'svc.default', clock: new VirtualClock(), shared });
+  const beta = [policy('beta', 1, 1000, { redis: { address: '127.0.0.1:1', failureMode: 'OPEN', timeoutMs: 50 }, matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'x-beta', value: '1' }] }] })];
+  assert.equal(limits.check(beta, peer, '', 'GET', '/', { 'x-beta': '2' }, readH2Header), undefined, 'answered at once, without the store');
+  assert.equal(asked, 0);
+  assert.equal((await limits.check(beta, peer, '', 'GET', '/', { 'x-beta': '1' }, readH2Header))?.code, 'WEFT_ERR_PROXY_RATE_LIMITED');
+  assert.equal(asked, 1);
 });

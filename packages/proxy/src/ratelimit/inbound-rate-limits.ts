@@ -6,7 +6,9 @@ import { systemClock, type Clock } from '../resilience/clock.js';
 import type { RateLimitSubject } from '../resilience/rate-limit-key.js';
 import { rateLimitHeaders } from '../resilience/rate-limit-headers.js';
 import { RateLimiter, type RateLimitDecision } from '../resilience/rate-limiter.js';
+import { compileMatch, type CompiledMatch } from '../routing/route-match.js';
 import { countRefusal, rateLimitCounts } from './rate-limit-counts.js';
+import { PolicyMatcher } from './rate-limit-match.js';
 
 /** A GLOBAL policy's shared buckets (Redis); see global-rate-limiter.ts. */
 export interface SharedBuckets {
@@ -29,13 +31,24 @@ const SWEEP_INTERVAL_MS = 1000;
 /** The result of a check: nothing (admitted) or the error that ends the request, now or later. */
 export type RateLimitVerdict = ProxyError | undefined | Promise<ProxyError | undefined>;
 
+/** A policy of the config in effect, resolved once per config. */
+interface ResolvedPolicy {
+  readonly policy: InboundRateLimit;
+  /** Its local buckets; undefined for a GLOBAL policy, whose buckets are in the shared store. */
+  readonly limiter: RateLimiter | undefined;
+  /** Its `matches`, compiled; undefined: every request. */
+  readonly matches: readonly CompiledMatch[] | undefined;
+}
+
 /**
  * The RateLimitPolicies of the proxy's own Service, enforced on inbound after authorization
  * and shared by the HTTP/1.1 and HTTP/2 handlers. Each policy is checked in policy order; a
  * request takes one token from every limit of a policy or none (the engine's rule), so a
  * request refused by a per-caller limit does not use up the Service-wide one of the same
  * policy. LOCAL buckets survive config changes that leave their policy as it was (they are
- * kept by the policy's content); GLOBAL ones live in Redis and answer asynchronously.
+ * kept by the policy's content); GLOBAL ones live in Redis and answer asynchronously. A
+ * policy with `matches` judges only the requests that meet one of them: the others take
+ * no token from it and are not refused by it.
  */
 export class InboundRateLimits {
   readonly #hop: HopRef;
@@ -43,8 +56,8 @@ export class InboundRateLimits {
   readonly #shared: SharedBuckets | undefined;
   /** Local limiters by the content of their policy, for the policies of the config in effect. */
   #limiters = new Map<string, RateLimiter>();
-  /** The policy lists already resolved to limiters (one per config). */
-  readonly #resolved = new WeakMap<readonly InboundRateLimit[], readonly (RateLimiter | undefined)[]>();
+  /** The policy lists already resolved (one per config). */
+  readonly #resolved = new WeakMap<readonly InboundRateLimit[], readonly ResolvedPolicy[]>();
   #lastSweep = 0;
 
   constructor(options: InboundRateLimitsOptions) {
@@ -61,32 +74,45 @@ export class InboundRateLimits {
   }
 
   /**
-   * Judges one request: `undefined` when it may go on, else the error that ends it (429 with
-   * the rate-limit headers). A promise only when a GLOBAL policy applies.
+   * Judges one request (`method`, `target`: path and query, `headers`): `undefined` when it
+   * may go on, else the error that ends it (429 with the rate-limit headers). A promise only
+   * when a GLOBAL policy applies.
    */
-  check<H>(policies: readonly InboundRateLimit[] | undefined, peer: PeerIdentity | undefined, remoteAddress: string, headers: H, read: HeaderReader<H>): RateLimitVerdict {
+  check<H>(
+    policies: readonly InboundRateLimit[] | undefined,
+    peer: PeerIdentity | undefined,
+    remoteAddress: string,
+    method: string,
+    target: string,
+    headers: H,
+    read: HeaderReader<H>,
+  ): RateLimitVerdict {
     if (policies === undefined || policies.length === 0) return undefined;
-    const limiters = this.#limitersFor(policies);
+    const resolved = this.#resolve(policies);
     this.#maybeSweep();
     const subject: RateLimitSubject = {
       sourceIdentity: peer?.principal ?? remoteAddress,
       header: (name) => read(headers, name),
     };
-    for (let i = 0; i < policies.length; i++) {
-      const policy = policies[i] as InboundRateLimit;
-      const limiter = limiters[i];
-      if (limiter === undefined) return this.#checkShared(policies, limiters, i, subject);
-      const decision = limiter.check(subject);
-      if (!decision.allowed) return this.#refusal(policy, decision);
+    // The request is read for matching only when a policy has matches.
+    let matcher: PolicyMatcher<H> | undefined;
+    const applies = (r: ResolvedPolicy): boolean => r.matches === undefined || (matcher ??= new PolicyMatcher(method, target, headers, read)).meets(r.matches);
+    for (let i = 0; i < resolved.length; i++) {
+      const r = resolved[i] as ResolvedPolicy;
+      if (!applies(r)) continue;
+      if (r.limiter === undefined) return this.#checkShared(resolved, applies, i, subject);
+      const decision = r.limiter.check(subject);
+      if (!decision.allowed) return this.#refusal(r.policy, decision);
     }
     return undefined;
   }
 
   /** From policy `from` on, with the GLOBAL ones asking the shared store. */
-  async #checkShared(policies: readonly InboundRateLimit[], limiters: readonly (RateLimiter | undefined)[], from: number, subject: RateLimitSubject): Promise<ProxyError | undefined> {
-    for (let i = from; i < policies.length; i++) {
-      const policy = policies[i] as InboundRateLimit;
-      const limiter = limiters[i];
+  async #checkShared(resolved: readonly ResolvedPolicy[], applies: (r: ResolvedPolicy) => boolean, from: number, subject: RateLimitSubject): Promise<ProxyError | undefined> {
+    for (let i = from; i < resolved.length; i++) {
+      const r = resolved[i] as ResolvedPolicy;
+      if (!applies(r)) continue;
+      const { policy, limiter } = r;
       let decision: RateLimitDecision | undefined;
       if (limiter !== undefined) decision = limiter.check(subject);
       else {
@@ -115,17 +141,19 @@ export class InboundRateLimits {
     });
   }
 
-  /** The local limiter of each policy (undefined for a GLOBAL one), made once per config. */
-  #limitersFor(policies: readonly InboundRateLimit[]): readonly (RateLimiter | undefined)[] {
+  /** The local limiter (undefined for a GLOBAL policy) and compiled matches of each policy, made once per config. */
+  #resolve(policies: readonly InboundRateLimit[]): readonly ResolvedPolicy[] {
     const found = this.#resolved.get(policies);
     if (found !== undefined) return found;
     const next = new Map<string, RateLimiter>();
-    const list = policies.map((p) => {
-      if (p.redis !== undefined && this.#shared !== undefined) return undefined;
-      const key = JSON.stringify([p.policy, p.limits, p.maxKeys]);
+    const list = policies.map((p): ResolvedPolicy => {
+      const matches = p.matches?.map(compileMatch);
+      if (p.redis !== undefined && this.#shared !== undefined) return { policy: p, limiter: undefined, matches };
+      // Buckets are kept by what they count: a change of matches alone starts them afresh.
+      const key = JSON.stringify([p.policy, p.limits, p.maxKeys, p.matches ?? null]);
       const limiter = next.get(key) ?? this.#limiters.get(key) ?? new RateLimiter(p.limits, { clock: this.#clock, maxKeys: p.maxKeys });
       next.set(key, limiter);
-      return limiter;
+      return { policy: p, limiter, matches };
     });
     // Limiters of policies the new config no longer has are dropped with their buckets.
     this.#limiters = next;
