@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GRPC_STATUS_NAMES } from '../grpc-status.js';
+import { DurationSchema } from './duration.js';
 import { regularExpression } from './fields.js';
 import {
   GATEWAY_LIMITS,
@@ -103,6 +105,24 @@ export const GRPCBackendRefSchema = z
 export type GRPCBackendRef = z.infer<typeof GRPCBackendRefSchema>;
 
 /** `GRPCRouteRule`. */
+/**
+ * `retry` of a GRPCRoute rule: a Weft extension (the Gateway API's GRPCRoute has none yet),
+ * shaped as HTTPRoute's GEP-1731 `retry` with gRPC status names as `codes`.
+ */
+export const GRPCRouteRetrySchema = z
+  .strictObject({
+    codes: z
+      .array(z.enum(GRPC_STATUS_NAMES))
+      .max(16, 'must have at most 16 items')
+      .refine((c) => new Set(c).size === c.length, 'must not repeat a status')
+      .optional()
+      .describe('gRPC statuses to retry on (e.g. UNAVAILABLE), read from a response that carries its status in its head; connect failures and refused streams are always retried.'),
+    attempts: z.number().int('must be a whole number').min(0, 'must be at least 0').optional().describe("Retries after the first attempt; 0 disables retries. The retry budget of the backend's DestinationPolicy caps them too."),
+    backoff: DurationSchema.optional().describe('Base interval of the exponential backoff (with jitter) between attempts.'),
+  })
+  .describe('Retries (a Weft extension to GRPCRoute). A call is only retried when its request messages fit the bounded replay buffer.');
+export type GRPCRouteRetry = z.infer<typeof GRPCRouteRetrySchema>;
+
 export const GRPCRouteRuleSchema = z
   .strictObject({
     name: ruleName(),
@@ -113,6 +133,7 @@ export const GRPCRouteRuleSchema = z
       .describe('Conditions, any one of which selects this rule (OR). Omitted or empty: every call. At most 8.'),
     filters: filterList().optional().describe('Filters applied to every call of this rule. At most 16; only RequestMirror may repeat.'),
     backendRefs: z.array(GRPCBackendRefSchema).max(GATEWAY_LIMITS.backendRefs, `must have at most ${GATEWAY_LIMITS.backendRefs} items (Gateway API limit)`).optional().describe('Where matching calls go, split by weight. At most 16.'),
+    retry: GRPCRouteRetrySchema.optional(),
   })
   .describe('A rule: calls meeting any of `matches` pass `filters` and go to `backendRefs`.');
 export type GRPCRouteRule = z.infer<typeof GRPCRouteRuleSchema>;

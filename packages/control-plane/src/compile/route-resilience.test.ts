@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HTTPRouteRetrySchema, MeshSpecSchema, RouteRuleSchema, parseResource } from '@weft/api';
+import { GRPCRouteRetrySchema, HTTPRouteRetrySchema, MeshSpecSchema, RouteRuleSchema, parseResource } from '@weft/api';
 import { buildMeshContext, routingViewFor } from './mesh-context.js';
 import { compileRetry, compileRouteDefaults, compileTimeouts, ruleResilience } from './route-resilience.js';
 
@@ -69,4 +69,30 @@ test('a Mesh whose retry default proxies refuse compiles without it, and its sta
   assert.match(accepted?.message ?? '', /defaults\.route\.retry\.attempts/);
   const routes = routingViewFor(ctx, 'reviews.default', 'default')?.config.routes;
   assert.deepEqual(routes, [{ name: 'default', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ service: 'reviews.default', weight: 1 }], timeouts: { requestMs: 5000 } }]);
+});
+
+test('GRPCRoute retry (a Weft extension): gRPC status names become grpcStatuses, and the rule carries them to callers', () => {
+  const r = compileRetry(GRPCRouteRetrySchema.parse({ codes: ['UNAVAILABLE', 'ABORTED'], attempts: 3 }));
+  assert.deepEqual(r.retry, {
+    attempts: 3,
+    backoff: { baseMs: 25 },
+    retryOn: ['connect-failure', 'refused-stream'],
+    statusCodes: [],
+    grpcStatuses: ['ABORTED', 'UNAVAILABLE'],
+    maxReplayBodyBytes: 65_536,
+  });
+  const svc = parseResource({ apiVersion: 'weft.dev/v1alpha1', kind: 'Service', metadata: { name: 'rpc' }, spec: { ports: [{ name: 'grpc', port: 50051, appProtocol: 'grpc' }] } });
+  const route = parseResource({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GRPCRoute',
+    metadata: { name: 'rpc' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'rpc' }], rules: [{ backendRefs: [{ name: 'rpc', port: 50051 }], retry: { codes: ['UNAVAILABLE'], attempts: 2 } }] },
+  });
+  const ctx = buildMeshContext({ resources: [svc, route], workloads: [] });
+  const rules = routingViewFor(ctx, 'rpc.default', 'default')?.config.routes ?? [];
+  assert.equal(rules.length, 1);
+  assert.deepEqual(rules[0]?.retry?.grpcStatuses, ['UNAVAILABLE']);
+  assert.deepEqual(rules[0]?.retry?.statusCodes, []);
+  assert.ok(GRPCRouteRetrySchema.safeParse({ codes: ['NOT_A_STATUS'] }).success === false, 'an unknown status name is refused at apply');
+  assert.ok(GRPCRouteRetrySchema.safeParse({ codes: ['UNAVAILABLE', 'UNAVAILABLE'] }).success === false, 'a repeated status is refused');
 });

@@ -1,4 +1,4 @@
-import { RetryPolicySnapshotSchema, parseDuration, type HTTPRouteRetry, type HTTPRouteTimeouts, type MeshSpec, type RouteRule } from '@weft/api';
+import { RetryPolicySnapshotSchema, parseDuration, type GRPCRouteRetry, type HTTPRouteRetry, type HTTPRouteTimeouts, type MeshSpec, type RouteRule } from '@weft/api';
 import { deepFreeze } from './freeze.js';
 
 /**
@@ -23,20 +23,26 @@ export const compileTimeouts = (t: HTTPRouteTimeouts | undefined): RouteRule['ti
 export type CompiledRetry = { readonly retry: RouteRule['retry']; readonly problem?: undefined } | { readonly retry?: undefined; readonly problem: string };
 
 /** Resource field names of the snapshot's retry fields, for messages. */
-const RETRY_FIELDS: Readonly<Record<string, string>> = { attempts: 'retry.attempts', backoff: 'retry.backoff', statusCodes: 'retry.codes' };
+const RETRY_FIELDS: Readonly<Record<string, string>> = { attempts: 'retry.attempts', backoff: 'retry.backoff', statusCodes: 'retry.codes', grpcStatuses: 'retry.codes' };
 
 /**
- * HTTPRoute `retry` as the proxies' retry policy: connect failures and refused streams are
- * always retried (as the resource documents), `codes` become `statusCodes`, `backoff` the
+ * HTTPRoute `retry` (and GRPCRoute's, a Weft extension) as the proxies' retry policy:
+ * connect failures and refused streams are always retried (as the resource documents),
+ * `codes` become `statusCodes` (HTTP statuses) or `grpcStatuses` (gRPC status names), `backoff` the
  * base of the exponential backoff. The resource allows values past the proxies' limits (more
  * than 100 attempts, a backoff over an hour): those are refused, never clamped.
  */
-export const compileRetry = (r: HTTPRouteRetry | undefined): CompiledRetry => {
+export const compileRetry = (r: HTTPRouteRetry | GRPCRouteRetry | undefined): CompiledRetry => {
   if (r === undefined) return { retry: undefined };
+  const codes: readonly (number | string)[] = r.codes ?? [];
+  // GRPCRoute `codes` are gRPC status names, HTTPRoute's HTTP statuses.
+  const grpcStatuses = codes.filter((c): c is string => typeof c === 'string').sort();
+  const statusCodes = codes.filter((c): c is number => typeof c === 'number').sort((a, b) => a - b);
   const parsed = RetryPolicySnapshotSchema.safeParse({
     ...(r.attempts === undefined ? {} : { attempts: r.attempts }),
     backoff: r.backoff === undefined ? {} : { baseMs: parseDuration(r.backoff) },
-    statusCodes: [...(r.codes ?? [])].sort((a, b) => a - b),
+    statusCodes,
+    ...(grpcStatuses.length === 0 ? {} : { grpcStatuses }),
   });
   if (parsed.success) return { retry: parsed.data };
   const issue = parsed.error.issues[0];
@@ -60,7 +66,7 @@ export const compileRouteDefaults = (mesh: MeshSpec): { defaults: RuleResilience
  * A rule's own timeouts and retry, each absent one taken from `defaults`; `problem` when
  * proxies refuse the rule's retry (the rule is then left out).
  */
-export const ruleResilience = (own: { timeouts?: HTTPRouteTimeouts; retry?: HTTPRouteRetry }, defaults: RuleResilience): RuleResilience & { problem?: string } => {
+export const ruleResilience = (own: { timeouts?: HTTPRouteTimeouts; retry?: HTTPRouteRetry | GRPCRouteRetry }, defaults: RuleResilience): RuleResilience & { problem?: string } => {
   const r = compileRetry(own.retry);
   const resilience = withResilience({}, compileTimeouts(own.timeouts) ?? defaults.timeouts, own.retry === undefined ? defaults.retry : r.retry);
   return r.problem === undefined ? resilience : { ...resilience, problem: r.problem };

@@ -118,8 +118,9 @@ export const translateRoute = (
         for (const s of backendFilters.endpointServices) endpointServices.add(s);
       }
     });
-    // GRPCRoute rules have no timeouts or retry of their own (Gateway API): the Mesh's apply.
-    const resilience: RuleResilience & { problem?: string } = r.kind === 'HTTPRoute' ? ruleResilience(r.rule, defaults) : defaults;
+    // GRPCRoute rules have no timeouts of their own (Gateway API): the Mesh's apply; their
+    // `retry` is a Weft extension.
+    const resilience: RuleResilience & { problem?: string } = ruleResilience(r.rule, defaults);
     if (resilience.problem !== undefined) refused.push(resilience.problem);
     const inEffect = unsupported.length === 0 && refused.length === 0;
     return {
