@@ -207,6 +207,15 @@ describe('destination policies over HTTP/2 and gRPC', () => {
     assert.equal(third.code, status.OK, `the unit went back once the first call ended: ${third.details}`);
   });
 
+  test('a call whose client gives up gives its maxRequests unit back', async () => {
+    const gaveUp = await client('cb').unary({ message: 'stalled' }, { metadata: { 'x-id': 'cb-4', 'x-script': 'stall' }, deadlineMs: 300 });
+    assert.equal(gaveUp.code, status.DEADLINE_EXCEEDED, gaveUp.details);
+    assert.equal(held.seen('cb-4').length, 1, 'the call reached the backend and stalled there');
+    // maxRequests is 1: were the unit of the call that was given up still held, this would be UO.
+    const next = await client('cb').unary({ message: 'after' }, { metadata: { 'x-id': 'cb-5' } });
+    assert.equal(next.code, status.OK, next.details);
+  });
+
   test('outlier detection ejects an endpoint answering 503, and the next calls all go to the other one', async () => {
     // Round robin: the failing endpoint gets every other call, so two failures come within four calls.
     for (let i = 0; i < 10 && failing.streams() < 2; i++) await client('outlier').unary({ message: `probe-${i}` });

@@ -98,6 +98,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
   let cbconn: FlakyBackend;
   let noretry: FlakyBackend;
   let slow: FlakyBackend;
+  let leak: FlakyBackend;
   const agent = new Agent({ keepAlive: true });
 
   /** The sum of a counter's series with `labels`, 0 when there is none yet. */
@@ -114,7 +115,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
   };
 
   before(async () => {
-    [web, pair, dead, cb, cbconn, noretry, slow] = await Promise.all([
+    [web, pair, dead, cb, cbconn, noretry, slow, leak] = await Promise.all([
       startFlakyBackend(ctx, failFirst),
       startFlakyBackend(ctx, () => ({ status: 200 })),
       startFlakyBackend(ctx, () => ({ status: 503 })),
@@ -122,6 +123,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
       startFlakyBackend(ctx, () => 'hold'),
       startFlakyBackend(ctx, () => ({ status: 503 })),
       startFlakyBackend(ctx, (r) => (r.path === '/once' && r.nth > 1 ? { status: 200 } : 'stall')),
+      startFlakyBackend(ctx, () => 'hold'),
     ]);
     // Nothing listens there: connecting is refused.
     const closedPort = await freePort();
@@ -140,6 +142,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
           http('cbconn'),
           http('noretry', [rule('all', '/', 'noretry', retry5xx(2))]),
           http('slow', [rule('all', '/', 'slow', { ...retry5xx(20), timeouts: { requestMs: 1500, backendRequestMs: 200 } })]),
+          http('leak'),
         ],
         endpoints: {
           'web.default': at(web.port),
@@ -150,6 +153,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
           'cbconn.default': at(cbconn.port),
           'noretry.default': at(noretry.port),
           'slow.default': at(slow.port),
+          'leak.default': at(leak.port),
         },
       }),
       destinations: {
@@ -157,9 +161,10 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
         'cb.default': { connectionPool: { maxRequests: 2, maxPendingRequests: 0, maxConnections: 1024, maxRetries: 3 } },
         'cbconn.default': { connectionPool: { ...POOL_DEFAULTS, maxConnections: 1, maxPendingRequests: 1 } },
         'noretry.default': { connectionPool: { ...POOL_DEFAULTS, maxRetries: 0 } },
+        'leak.default': { connectionPool: { ...POOL_DEFAULTS, maxConnections: 1, maxPendingRequests: 4, maxRequests: 2 } },
       },
     };
-    const services = ['web', 'pair', 'dead', 'cb', 'cbconn', 'noretry', 'slow'];
+    const services = ['web', 'pair', 'dead', 'cb', 'cbconn', 'noretry', 'slow', 'leak'];
     proxy = await startProxy(ctx, dir, config, ['--service', 'client', ...services.flatMap((s) => ['--upstream', `${s}:0`])]);
     for (const s of services) {
       const p = proxy.ports.upstreams[s];
@@ -285,6 +290,28 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
       assert.ok(overflows >= 1, `weft_proxy_circuit_breaker_overflows_total{limit="maxRequests"} grew by ${overflows}`);
       const again = await call(port('cb'), 'cb', '/', { id: 'cb-after' });
       assert.equal(again.status, 200, `${again.body} ${weftError(again)}`);
+    });
+
+    test('a waiting request whose client leaves gives its maxRequests unit back', async () => {
+      const first = call(port('leak'), 'leak', '/', { id: 'leak-1' });
+      await eventually('the first request held by the backend', () => leak.total() === 1);
+      // The second waits for the one connection; its client gives up while it waits.
+      const waiting = request({ host: '127.0.0.1', port: port('leak'), path: '/', agent: false, headers: { host: 'leak:8080', 'x-id': 'leak-2' } });
+      const gone = new Promise<void>((resolve) => waiting.on('error', () => resolve()));
+      waiting.end();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      waiting.destroy();
+      await gone;
+      leak.release();
+      assert.equal((await first).status, 200);
+      // maxRequests is 2: were the unit of the request that left still held, one of these
+      // two would be refused with 503 UO.
+      const again = await Promise.all(['leak-3', 'leak-4'].map((id) => call(port('leak'), 'leak', '/', { id })));
+      assert.deepEqual(
+        again.map((r) => r.status),
+        [200, 200],
+        again.map((r) => weftError(r)).join(' | '),
+      );
     });
 
     test('maxConnections 1, maxPendingRequests 1: one in flight, one waiting, the next 503 UO', async () => {

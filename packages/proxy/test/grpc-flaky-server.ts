@@ -6,6 +6,7 @@
  * - `fail-first`: the first call of an id fails with UNAVAILABLE, later ones succeed;
  * - `fail-always`: every call fails with UNAVAILABLE;
  * - `hold`: the call is answered once {@link FlakyGrpc.release} opens the gate;
+ * - `stall`: the call is never answered (the client gives up, or the server closes);
  * - anything else (or none): the call succeeds.
  *
  * A failure is sent before any response header (a Trailers-Only response), only after the
@@ -84,6 +85,7 @@ export const startFlakyGrpc = async (t: TestContext, name: string): Promise<Flak
     }
     const md = new Metadata();
     md.set('x-call', String(call.nth));
+    if (script === 'stall') return;
     if (script === 'hold') void gate.then(() => done(null, ok, md));
     else done(null, ok, md);
   };

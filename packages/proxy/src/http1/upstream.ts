@@ -56,6 +56,9 @@ export interface AttemptHooks {
   failed(outcome: AttemptOutcome | undefined, error: ProxyError): boolean;
 }
 
+/** A request whose client left before it was sent: its attempt ends here, nothing is sent. */
+const dropped = (req: UpstreamRequest): void => req.attempt?.finished();
+
 /** Fails `req` with `error` unless its attempt hooks take the failure over. */
 const failRequest = (req: UpstreamRequest, outcome: AttemptOutcome | undefined, error: ProxyError): void => {
   if (req.attempt?.failed(outcome, error) === true) return;
@@ -402,7 +405,10 @@ export class Http1Pool {
 
   /** Sends `req` on an idle connection, a new one, or queues it. */
   dispatch(req: UpstreamRequest): void {
-    if (req.exchange.ended) return;
+    if (req.exchange.ended) {
+      dropped(req);
+      return;
+    }
     const idle = this.#idle.pop();
     if (idle !== undefined) {
       idle.send(req);
@@ -464,15 +470,20 @@ export class Http1Pool {
       const conn = new UpstreamConnection(socket, this);
       conn.lease = lease;
       this.#all.add(conn);
-      if (req.exchange.ended) this.release(conn);
-      else conn.send(req);
+      if (req.exchange.ended) {
+        dropped(req);
+        this.release(conn);
+      } else conn.send(req);
     });
   }
 
   /** @internal a connection finished a request and may take another. */
   release(conn: UpstreamConnection): void {
     let next = this.#nextPending();
-    while (next !== undefined && next.exchange.ended) next = this.#nextPending();
+    while (next !== undefined && next.exchange.ended) {
+      dropped(next);
+      next = this.#nextPending();
+    }
     if (next !== undefined) {
       conn.send(next);
       return;

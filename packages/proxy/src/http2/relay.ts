@@ -61,6 +61,14 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
   let detached = false;
   up.on('error', noop); // every outcome is read on 'close'
   const hooks = opts.attempt;
+  /** Whether the hooks were told how this attempt ended (a retry, a failure): `finished` is then not theirs to hear. */
+  let told = false;
+  /** Tells the hooks the attempt is over, unless they already know how it ended. */
+  const finished = (): void => {
+    if (told) return;
+    told = true;
+    hooks?.finished();
+  };
   const replay = opts.replayBody;
 
   if (replay !== undefined) {
@@ -103,6 +111,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 || responseHasNoBody(ex.method, status);
     const grpcStatus = headers['grpc-status'];
     if (hooks !== undefined && !hooks.responded(status, typeof grpcStatus === 'string' ? grpcStatus : undefined)) {
+      told = true;
       detached = true;
       unpipeClient();
       if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
@@ -145,9 +154,8 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
     if (!detached) ex.onCancel(undefined);
     // The upstream is done: whatever the client still sends has nowhere to go.
     unpipeClient();
-    if (detached) return;
-    if (ex.closed) {
-      hooks?.finished();
+    if (detached || ex.closed) {
+      finished();
       return;
     }
     const code = up.rstCode ?? NGHTTP2_INTERNAL_ERROR;
@@ -156,6 +164,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
       const reason = code === NGHTTP2_NO_ERROR ? 'upstream closed the stream without a response' : `upstream reset the stream (${rstName(code)})`;
       let error = new ProxyError('WEFT_ERR_PROXY_UPSTREAM_RESET', reason, ex.hop);
       if (hooks !== undefined) {
+        told = true;
         const taken = hooks.failed(refused ? REFUSED : RESET, error);
         if (taken === true) return;
         error = taken;
@@ -169,7 +178,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
       ex.fail(error);
       return;
     }
-    hooks?.finished();
+    finished();
     // A clean close has ended the response body already (pipe), with trailers to follow.
     if (code !== NGHTTP2_NO_ERROR || !up.readableEnded) ex.reset(code === NGHTTP2_NO_ERROR ? NGHTTP2_INTERNAL_ERROR : code);
   });
@@ -191,6 +200,7 @@ export const relayStream = (ex: H2Exchange, up: ClientHttp2Stream, opts: RelayOp
       unpipeClient();
       if (!up.closed && !up.destroyed) up.close(constants.NGHTTP2_CANCEL);
       const error = new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${opts.responseTimeoutMs} ms`, ex.hop);
+      told = true;
       const taken = hooks === undefined ? error : hooks.failed(TIMEOUT, error);
       if (taken !== true) ex.fail(taken);
     }, opts.responseTimeoutMs);
