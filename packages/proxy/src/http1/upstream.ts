@@ -195,6 +195,8 @@ class UpstreamConnection {
     if (head !== undefined && head.upgrade && head.status === 101 && this.#req?.onUpgrade !== undefined) {
       const req = this.#req;
       this.#detachForUpgrade();
+      // The tunnel is the request now: it holds its unit of the Service's maxRequests until it closes.
+      if (req.attempt !== undefined) this.socket.once('close', () => req.attempt?.finished());
       req.onUpgrade?.(this.socket, d.subarray(r), head);
     }
   }
