@@ -3,12 +3,12 @@ import { allOf, type Availability } from '../balancing/availability.js';
 import { EndpointLoads } from '../balancing/endpoint-loads.js';
 import type { LoadBalancerSpec } from '../balancing/build-balancer.js';
 import type { CallerLocality } from '../balancing/locality.js';
-import { CircuitBreaker, DEFAULT_CONNECTION_POOL, type BreakerResource, type BreakerResult, type ConnectionPoolLimits } from '../resilience/circuit-breaker.js';
+import { CircuitBreaker, DEFAULT_CONNECTION_POOL, LIMIT_OF, type BreakerResource, type ConnectionPoolLimits } from '../resilience/circuit-breaker.js';
 import type { Clock, Random, Timer, TimerHandle } from '../resilience/clock.js';
 import { HealthChecker, type HealthProbe } from '../resilience/health-checker.js';
 import { OutlierDetector } from '../resilience/outlier-detector.js';
 import { DEFAULT_RETRY_BUDGET, RetryBudget } from '../resilience/retry-budget.js';
-import { endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
+import { connectKey, endpointKey, type EndpointRef } from '../routing/endpoint-picker.js';
 import { countEjection, countOverflow } from './destination-counts.js';
 
 /** What destinations are built with: time, randomness, the caller's zone, and how to probe. */
@@ -36,23 +36,25 @@ class CountedBreaker extends CircuitBreaker {
     this.#service = service;
   }
 
-  override tryAcquire(resource: BreakerResource): BreakerResult {
-    const r = super.tryAcquire(resource);
-    if (!r.ok) countOverflow(this.#service, r.overflow);
-    return r;
+  protected override onOverflow(resource: BreakerResource): void {
+    countOverflow(this.#service, LIMIT_OF[resource]);
   }
 }
 
 /** The endpoints of a snapshot's list as the data path uses them. */
 export const endpointRefs = (list: readonly Endpoint[]): EndpointRef[] =>
-  list.map((e) => ({
-    key: endpointKey(e.address, e.port),
-    address: e.address,
-    port: e.port,
-    labels: e.labels,
-    weight: e.weight,
-    ...(e.identity === undefined ? {} : { identity: e.identity }),
-  }));
+  list.map((e) => {
+    const key = endpointKey(e.address, e.port);
+    return {
+      key,
+      connectKey: connectKey(key, e.identity),
+      address: e.address,
+      port: e.port,
+      labels: e.labels,
+      weight: e.weight,
+      ...(e.identity === undefined ? {} : { identity: e.identity }),
+    };
+  });
 
 /**
  * How this proxy reaches one upstream Service, and what it has learned about it: the

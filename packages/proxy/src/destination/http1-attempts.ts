@@ -4,7 +4,9 @@ import type { AttemptHooks, Http1Pool, UpstreamExchange, UpstreamRequest } from 
 import type { OutboundDecision } from '../outbound/resolve.js';
 import { ReplayBuffer } from '../resilience/replay-buffer.js';
 import type { EndpointRef } from '../routing/endpoint-picker.js';
-import { AttemptRun, type AttemptVerdict, type RunClient } from './attempt-run.js';
+import type { ProxyError } from '../errors/proxy-error.js';
+import type { AttemptOutcome } from '../resilience/attempt-outcome.js';
+import { AttemptRun, type Attempt, type AttemptVerdict, type RunClient } from './attempt-run.js';
 import type { Destination } from './destination.js';
 
 type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
@@ -12,8 +14,10 @@ type Forward = Extract<OutboundDecision, { kind: 'forward' }>;
 /** An HTTP/1.1 request ready to go upstream, but for the attempt-specific parts. */
 export type Http1Template = Omit<UpstreamRequest, 'exchange' | 'hop' | 'responseTimeoutMs' | 'attempt'>;
 
-/** What sending needs of the proxy: the pool of an endpoint. */
-export type PoolFor = (endpoint: EndpointRef, destination: Destination) => Http1Pool;
+/** What sending needs of the proxy: the pool of an endpoint, bound to the breaker of the Service it is reached as. */
+export interface PoolSource {
+  poolFor(endpoint: EndpointRef, destination: Destination): Http1Pool;
+}
 
 const headerValue = (headers: RawHeaders, name: string): string | undefined => {
   for (let i = 0; i < headers.length; i += 2) {
@@ -61,31 +65,50 @@ const replayExchange = (ex: Exchange, body: ReplayBuffer, trailers: () => RawHea
  * the rule's retries (a new endpoint picked for each, the body replayed from a bounded
  * copy) within the destination's retry budget and `maxRetries`.
  */
-export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Template, poolFor: PoolFor): void => {
+export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Template, pools: PoolSource): void => {
   const run = AttemptRun.start(decision);
   if (run === undefined) {
     ex.fail(AttemptRun.overflowError(decision));
     return;
   }
-  const client: RunClient = {
-    closed: () => ex.ended,
-    fail: (e) => ex.fail(e),
-    onAbort: (fn) => ex.onAbort(fn),
-    flag: (f) => {
-      ex.flag = f;
-    },
-  };
-  let replay: ReplayBuffer | undefined;
-  let trailers: RawHeaders | undefined;
+  new Http1Send(ex, decision, template, pools, run).send();
+};
+
+/**
+ * One request's sending: the client side the run needs ({@link RunClient}) and the hooks
+ * of its current attempt ({@link AttemptHooks}) in one object, so that the request path
+ * allocates it once instead of a closure per callback.
+ */
+class Http1Send implements RunClient, AttemptHooks {
+  readonly #ex: Exchange;
+  readonly #decision: Forward;
+  readonly #pools: PoolSource;
+  readonly #run: AttemptRun;
+  #template: Http1Template;
+  #attempt: Attempt | undefined;
+  #verdict: AttemptVerdict | undefined;
+  #replay: ReplayBuffer | undefined;
+  #trailers: RawHeaders | undefined;
   /** Whether the client's body was bound to an attempt: until then a retry can send the client's exchange itself. */
-  let bound = false;
-  if (run.retries && ex.hasBody) {
-    const max = decision.route.maxReplayBodyBytes;
-    const copy = ex.facts.chunked || ex.facts.contentLength <= max ? new ReplayBuffer(max) : undefined;
-    replay = copy;
+  #bound = false;
+
+  constructor(ex: Exchange, decision: Forward, template: Http1Template, pools: PoolSource, run: AttemptRun) {
+    this.#ex = ex;
+    this.#decision = decision;
+    this.#pools = pools;
+    this.#run = run;
+    this.#template = run.retries && ex.hasBody ? this.#keepingBody(template) : template;
+  }
+
+  /** The template with the body copied as it streams, for a retry to send again. */
+  #keepingBody(template: Http1Template): Http1Template {
+    const max = this.#decision.route.maxReplayBodyBytes;
+    const facts = this.#ex.facts;
+    const copy = facts.chunked || facts.contentLength <= max ? new ReplayBuffer(max) : undefined;
+    this.#replay = copy;
     const inner = template.teeBody;
     const record = (sink: BodySink): BodySink => {
-      bound = true;
+      this.#bound = true;
       if (copy === undefined) return sink;
       return {
         write: (chunk) => {
@@ -94,48 +117,87 @@ export const sendHttp1 = (ex: Exchange, decision: Forward, template: Http1Templa
         },
         end: (t) => {
           copy.end();
-          trailers = t;
+          this.#trailers = t;
           sink.end(t);
         },
       };
     };
-    template = { ...template, teeBody: inner === undefined ? record : (sink) => record(inner(sink)) };
+    return { ...template, teeBody: inner === undefined ? record : (sink) => record(inner(sink)) };
   }
-  const bodyReplayable = (): boolean => !ex.hasBody || !bound || replay?.replayable === true;
-  const send = (): void => {
-    const attempt = run.next(client);
+
+  #bodyReplayable(): boolean {
+    return !this.#ex.hasBody || !this.#bound || this.#replay?.replayable === true;
+  }
+
+  /** Sends the next attempt (bound: a retry after a backoff calls it too). */
+  readonly send = (): void => {
+    const attempt = this.#run.next(this);
     if (attempt === undefined) return;
-    let verdict: AttemptVerdict | undefined;
-    const hooks: AttemptHooks = {
-      responded: (status, headers) => {
-        verdict = attempt.responded(status, headerValue(headers, 'grpc-status'), bodyReplayable());
-        return !verdict.retry;
-      },
-      finished: () => attempt.finished(),
-      discarded: () => {
-        if (verdict?.retry === true) run.after(verdict.delayMs, send, client);
-      },
-      failed: (outcome, error) => {
-        const v = attempt.failed(outcome, error, bodyReplayable());
-        if (v.retry) {
-          // Nothing more is read for the failed attempt; a retry sends the kept copy.
-          if (bound) ex.unbindBody();
-          run.after(v.delayMs, send, client);
-        } else ex.fail(v.error ?? error);
-        return true;
-      },
-    };
-    const exchange = bound ? replayExchange(ex, replay ?? EMPTY_BODY, () => trailers) : ex;
-    poolFor(attempt.endpoint, decision.backend.destination).dispatch({
-      ...template,
+    this.#attempt = attempt;
+    this.#verdict = undefined;
+    const ex = this.#ex;
+    const exchange = this.#bound ? replayExchange(ex, this.#replay ?? EMPTY_BODY, () => this.#trailers) : ex;
+    const t = this.#template;
+    this.#pools.poolFor(attempt.endpoint, this.#decision.backend.destination).dispatch({
       exchange,
+      head: t.head,
+      framing: t.framing,
       hop: attempt.hop,
       responseTimeoutMs: attempt.timeoutMs,
-      attempt: hooks,
+      onUpgrade: t.onUpgrade,
+      teeBody: t.teeBody,
+      editResponseHeaders: t.editResponseHeaders,
+      attempt: this,
     });
   };
-  send();
-};
+
+  // RunClient
+  closed(): boolean {
+    return this.#ex.ended;
+  }
+
+  fail(error: ProxyError): void {
+    this.#ex.fail(error);
+  }
+
+  onAbort(fn: (() => void) | undefined): void {
+    this.#ex.onAbort(fn);
+  }
+
+  flag(flag: string): void {
+    this.#ex.flag = flag;
+  }
+
+  // AttemptHooks of the current attempt
+  responded(status: number, headers: RawHeaders): boolean {
+    const attempt = this.#attempt;
+    if (attempt === undefined) return true;
+    const verdict = attempt.responded(status, attempt.wantsOutcome ? headerValue(headers, 'grpc-status') : undefined, this.#bodyReplayable());
+    this.#verdict = verdict;
+    return !verdict.retry;
+  }
+
+  finished(): void {
+    this.#attempt?.finished();
+  }
+
+  discarded(): void {
+    const verdict = this.#verdict;
+    if (verdict?.retry === true) this.#run.after(verdict.delayMs, this.send, this);
+  }
+
+  failed(outcome: AttemptOutcome | undefined, error: ProxyError): boolean {
+    const attempt = this.#attempt;
+    if (attempt === undefined) return false;
+    const v = attempt.failed(outcome, error, this.#bodyReplayable());
+    if (v.retry) {
+      // Nothing more is read for the failed attempt; a retry sends the kept copy.
+      if (this.#bound) this.#ex.unbindBody();
+      this.#run.after(v.delayMs, this.send, this);
+    } else this.#ex.fail(v.error ?? error);
+    return true;
+  }
+}
 
 const EMPTY_BODY = ((): ReplayBuffer => {
   const b = new ReplayBuffer(0);

@@ -82,8 +82,8 @@ export const forwardHttp1 = (ex: Exchange, decision: OutboundDecision, target: R
   ctx.send(decision, {
     head: buildRequestHead(ex, upstream, '', headers),
     framing: requestFraming(ex),
-    ...(ctx.onUpgrade === undefined ? {} : { onUpgrade: ctx.onUpgrade }),
-    ...(teeBody === undefined ? {} : { teeBody }),
-    ...(editResponse === undefined ? {} : { editResponseHeaders: editResponse }),
+    onUpgrade: ctx.onUpgrade,
+    teeBody,
+    editResponseHeaders: editResponse,
   });
 };

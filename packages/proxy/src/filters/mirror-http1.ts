@@ -110,6 +110,10 @@ export const sendHttp1Mirrors = (poolFor: (endpoint: EndpointRef) => Http1Pool, 
         framing: body === undefined ? 'none' : 'length',
         hop,
         responseTimeoutMs: 0,
+        onUpgrade: undefined,
+        teeBody: undefined,
+        editResponseHeaders: undefined,
+        attempt: undefined,
       });
     } catch {
       slot.release('failed');

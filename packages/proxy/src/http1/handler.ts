@@ -13,7 +13,7 @@ import type { Exchange } from './downstream.js';
 import type { ParsedHead } from './llhttp.js';
 import { buildRequestHead, requestFraming, splitAbsoluteForm, type RequestTarget } from './request-head.js';
 import { joinSockets } from './tunnel.js';
-import { sendHttp1, type PoolFor } from '../destination/http1-attempts.js';
+import { sendHttp1 } from '../destination/http1-attempts.js';
 import type { Http1Pool } from './upstream.js';
 import { ProxyError } from '../errors/proxy-error.js';
 
@@ -48,15 +48,12 @@ const send = (ex: Exchange, pool: Http1Pool, target: RequestTarget, hop: HopRef,
     framing: requestFraming(ex),
     hop,
     responseTimeoutMs: timeoutMs,
-    ...(ex.head.upgrade ? { onUpgrade: onUpgrade(ex) } : {}),
+    onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
+    teeBody: undefined,
+    editResponseHeaders: undefined,
+    attempt: undefined,
   });
 };
-
-/** The pools of `config`, each bound to the breaker of the Service it is reached as. */
-const poolForDestination =
-  (config: ConfigState): PoolFor =>
-  (endpoint, destination) =>
-    config.poolFor(endpoint, destination);
 
 /**
  * The HTTP/1.1 request handler of one listener. Outbound: resolve service, route, backend
@@ -97,14 +94,14 @@ export const http1Handler = (route: Http1Route): ((ex: Exchange) => void) => {
       sendHttp1(
         ex,
         decision,
-        { head: buildRequestHead(ex, target, ''), framing: requestFraming(ex), ...(ex.head.upgrade ? { onUpgrade: onUpgrade(ex) } : {}) },
-        poolForDestination(config),
+        { head: buildRequestHead(ex, target, ''), framing: requestFraming(ex), onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined, teeBody: undefined, editResponseHeaders: undefined },
+        config,
       );
       return;
     }
     forwardHttp1(ex, decision, target, {
       poolFor: (endpoint) => config.poolFor(endpoint),
-      send: (d, template) => sendHttp1(ex, d, template, poolForDestination(config)),
+      send: (d, template) => sendHttp1(ex, d, template, config),
       onUpgrade: ex.head.upgrade ? onUpgrade(ex) : undefined,
     });
   };

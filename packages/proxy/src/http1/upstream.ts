@@ -26,14 +26,16 @@ export interface UpstreamRequest {
   readonly hop: HopRef;
   /** Time allowed from sending until the response head arrives; 0 for none. */
   readonly responseTimeoutMs: number;
+  // The optional parts are always present (undefined when unused), so that every request
+  // object has one shape and the hot path stays monomorphic.
   /** Called when the exchange took the socket over after a 101 response. */
-  readonly onUpgrade?: (upstream: Socket, rest: Buffer, head: ParsedHead) => void;
+  readonly onUpgrade: ((upstream: Socket, rest: Buffer, head: ParsedHead) => void) | undefined;
   /** Route filters: wraps the sink the request body streams to (mirrors copy it). */
-  readonly teeBody?: (sink: BodySink) => BodySink;
+  readonly teeBody: ((sink: BodySink) => BodySink) | undefined;
   /** Route filters: the final response's headers as the client gets them. */
-  readonly editResponseHeaders?: (headers: RawHeaders) => RawHeaders;
+  readonly editResponseHeaders: ((headers: RawHeaders) => RawHeaders) | undefined;
   /** Destination policies: told how the attempt ends, and may send the request again. */
-  readonly attempt?: AttemptHooks;
+  readonly attempt: AttemptHooks | undefined;
 }
 
 /**

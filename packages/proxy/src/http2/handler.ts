@@ -161,7 +161,7 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
     if (t === undefined) {
       const tls = config.tls;
       t = {
-        key: connectKey(endpoint.key, endpoint.identity),
+        key: endpoint.connectKey,
         host: endpoint.address,
         port: endpoint.port,
         connectTimeoutMs: config.snapshot.limits.connectTimeoutMs,

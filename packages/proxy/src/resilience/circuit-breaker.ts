@@ -16,7 +16,7 @@ export const DEFAULT_CONNECTION_POOL: ConnectionPoolLimits = { maxConnections: 1
 export type BreakerResource = 'connections' | 'pendingRequests' | 'requests' | 'retries';
 export const BREAKER_RESOURCES: readonly BreakerResource[] = ['connections', 'pendingRequests', 'requests', 'retries'];
 
-const LIMIT_OF: Record<BreakerResource, keyof ConnectionPoolLimits> = {
+export const LIMIT_OF: Readonly<Record<BreakerResource, keyof ConnectionPoolLimits>> = {
   connections: 'maxConnections',
   pendingRequests: 'maxPendingRequests',
   requests: 'maxRequests',
@@ -68,6 +68,7 @@ export class CircuitBreaker {
     const limit = LIMIT_OF[resource];
     if (this.#inUse[resource] >= this.#limits[limit]) {
       this.#overflows[resource]++;
+      this.onOverflow(resource);
       return { ok: false, overflow: limit };
     }
     this.#inUse[resource]++;
@@ -84,6 +85,28 @@ export class CircuitBreaker {
       },
     };
   }
+
+  /**
+   * Takes one unit of `resource` without a lease object, for the request path: the caller
+   * must {@link give} it back exactly once. False (counted as an overflow) at the limit.
+   */
+  tryTake(resource: BreakerResource): boolean {
+    if (this.#inUse[resource] >= this.#limits[LIMIT_OF[resource]]) {
+      this.#overflows[resource]++;
+      this.onOverflow(resource);
+      return false;
+    }
+    this.#inUse[resource]++;
+    return true;
+  }
+
+  /** Gives back a unit taken with {@link tryTake}. */
+  give(resource: BreakerResource): void {
+    if (this.#inUse[resource] > 0) this.#inUse[resource]--;
+  }
+
+  /** Called on each refusal, for counting by subclasses. */
+  protected onOverflow(_resource: BreakerResource): void {}
 
   /** Units of `resource` held now. */
   inUse(resource: BreakerResource): number {

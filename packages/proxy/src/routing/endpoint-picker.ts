@@ -6,6 +6,8 @@ export interface EndpointRef {
   readonly labels: Readonly<Record<string, string>>;
   /** Relative share of traffic, a whole number >= 1. */
   readonly weight: number;
+  /** {@link connectKey} of the endpoint and its identity, made once per config for the pools' lookups. */
+  readonly connectKey: string;
   /** The SPIFFE ID its proxy must present, when the control plane said. */
   readonly identity?: string;
 }

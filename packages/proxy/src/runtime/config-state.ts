@@ -71,7 +71,7 @@ export class ConfigState {
   targetFor(endpoint: EndpointRef): ConnectTarget {
     const tls = this.tls;
     return {
-      key: connectKey(endpoint.key, endpoint.identity),
+      key: endpoint.connectKey,
       host: endpoint.address,
       port: endpoint.port,
       connectTimeoutMs: this.snapshot.limits.connectTimeoutMs,
@@ -84,7 +84,7 @@ export class ConfigState {
    * as, whose breaker bounds connections and waiting requests across all its endpoints.
    */
   poolFor(endpoint: EndpointRef, destination?: Destination): Http1Pool {
-    const key = connectKey(endpoint.key, endpoint.identity);
+    const key = endpoint.connectKey;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
       pool = new Http1Pool(this.targetFor(endpoint), {

@@ -15,7 +15,6 @@ import { http1Handler, type Http1Route } from '../http1/handler.js';
 import { createHttp2Handler, type Http2Handler } from '../http2/handler.js';
 import { resolveOutbound } from '../outbound/resolve.js';
 import type { FinishedRequest } from '../telemetry/finished-request.js';
-import { connectKey } from '../routing/endpoint-picker.js';
 import { forwardTcp, TCP_ALPN } from '../tcp/forward.js';
 import { detectProtocol } from '../transport/detect.js';
 import { ConfigState } from './config-state.js';
@@ -348,7 +347,7 @@ export class Proxy {
     forwardTcp(
       socket,
       {
-        key: connectKey(resolved.endpoint.key, resolved.endpoint.identity),
+        key: resolved.endpoint.connectKey,
         host: resolved.endpoint.address,
         port: resolved.endpoint.port,
         connectTimeoutMs: config.snapshot.limits.connectTimeoutMs,
