@@ -335,9 +335,15 @@ const weftReady = (proc, timeoutMs = 20_000) =>
     throw new Unavailable(`${e.message}; log: ${tail(proc.logFile)}`);
   });
 
-const upWeft = async (ctx, cfg) => {
+/**
+ * Brings up Weft, 1 or 2 hops. `cfg.snapshot({role, endpointPort, tls})`, when set, writes
+ * each proxy's snapshot instead of {@link weftSnapshot} (role `client` for A, `server` for B),
+ * so that a configuration can add routes and policies to the same shape.
+ */
+export const upWeft = async (ctx, cfg) => {
   if (!ctx.weft?.ok) throw new Unavailable(ctx.weft?.reason ?? 'Weft not probed');
   if (cfg.concurrency && !ctx.weft.concurrency) throw new Unavailable('weft proxy has no --concurrency flag yet');
+  const snapshotOf = cfg.snapshot ?? weftSnapshot;
   const entry = await freePort();
   const clientMesh = await freePort();
   if (cfg.hops === 1) {
@@ -345,7 +351,7 @@ const upWeft = async (ctx, cfg) => {
       service: 'bench-client',
       port: clientMesh,
       upstream: `backend:${entry}`,
-      snapshot: weftSnapshot({ endpointPort: ctx.backendPort, tls: null }),
+      snapshot: snapshotOf({ role: 'client', endpointPort: ctx.backendPort, tls: null }),
       concurrency: cfg.concurrency,
     });
     await weftReady(a);
@@ -359,14 +365,14 @@ const upWeft = async (ctx, cfg) => {
     service: 'backend',
     port: mesh,
     appPort: ctx.backendPort,
-    snapshot: weftSnapshot({ endpointPort: mesh, tls: { ...ctx.pki.leaves.backend, caFile: ctx.pki.caFile } }),
+    snapshot: snapshotOf({ role: 'server', endpointPort: mesh, tls: { ...ctx.pki.leaves.backend, caFile: ctx.pki.caFile } }),
     concurrency: cfg.concurrency,
   });
   const a = await startWeft(ctx, `${cfg.name}-a`, {
     service: 'bench-client',
     port: clientMesh,
     upstream: `backend:${entry}`,
-    snapshot: weftSnapshot({ endpointPort: mesh, tls: { ...ctx.pki.leaves['bench-client'], caFile: ctx.pki.caFile } }),
+    snapshot: snapshotOf({ role: 'client', endpointPort: mesh, tls: { ...ctx.pki.leaves['bench-client'], caFile: ctx.pki.caFile } }),
     concurrency: cfg.concurrency,
   });
   await Promise.all([weftReady(a), weftReady(b)]);

@@ -8,6 +8,8 @@ export const TARGETS = {
   addedP99MaxMs: 2,
   rssAtRateMaxMb: 60, // per proxy
   rssIdleMaxMb: 45,
+  // Traffic policies on (weft-2hop-policies) against the same chain without (its twin).
+  policiesThroughputRatioMin: 0.9,
 };
 
 const r2 = (x) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
@@ -25,10 +27,23 @@ export const summarize = (results) => {
     const row = { name: r.name, hops: r.hops, status: r.status, reason: r.reason ?? null };
     if (r.status !== 'ok') return row;
     const ref = r.ref && by[r.ref]?.status === 'ok' ? by[r.ref] : null;
+    const twin = r.twin && by[r.twin]?.status === 'ok' ? by[r.twin] : null;
     row.rps = Math.round(r.throughput.rps);
     row.cpuUsPerReq = r.hops ? r2(r.cpuUsPerReq) : null;
     row.throughputVsHaproxy = ref ? r3(r.throughput.rps / ref.throughput.rps) : null;
     row.cpuVsHaproxy = ref && r.hops ? r3(r.cpuUsPerReq / ref.cpuUsPerReq) : null;
+    if (r.twin) {
+      row.twin = r.twin;
+      // Both orders when the run measured the pair twice (run.mjs): the geometric mean of the
+      // two rounds' ratios, so that neither order's bias decides.
+      const both = (first, second) => (second === null ? first : Math.sqrt(first * second));
+      const second = (f) => (r.secondRound && twin?.secondRound ? f(r.secondRound) / f(twin.secondRound) : null);
+      row.throughputRounds = twin ? [r3(r.throughput.rps / twin.throughput.rps), ...(second((x) => x.rps) === null ? [] : [r3(second((x) => x.rps))])] : [];
+      row.throughputVsTwin = twin ? r3(both(r.throughput.rps / twin.throughput.rps, second((x) => x.rps))) : null;
+      row.cpuVsTwin = twin ? r3(both(r.cpuUsPerReq / twin.cpuUsPerReq, second((x) => x.cpuUsPerReq))) : null;
+      row.p50VsTwinMs = twin ? r3(r.fixedRate.latency.p50 - twin.fixedRate.latency.p50) : null;
+      row.p99VsTwinMs = twin ? r3(r.fixedRate.latency.p99 - twin.fixedRate.latency.p99) : null;
+    }
     const lat = r.fixedRate.latency;
     row.p50 = lat.p50;
     row.p90 = lat.p90;
@@ -59,8 +74,17 @@ const totalErrors = (r) => {
 
 const verdict = (v, ok) => (v === null || v === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL');
 
-/** The issue's targets, PASS/FAIL for one Weft 2-hop row. */
+/** The issue's targets, PASS/FAIL for one Weft 2-hop row (and against its twin, when it has one). */
 export const checkTargets = (row) => ({
+  ...(row.twin
+    ? {
+        throughputVsTwin: {
+          value: row.throughputVsTwin,
+          target: `>= ${TARGETS.policiesThroughputRatioMin} x ${row.twin}`,
+          verdict: verdict(row.throughputVsTwin, row.throughputVsTwin >= TARGETS.policiesThroughputRatioMin),
+        },
+      }
+    : {}),
   throughput: { value: row.throughputVsHaproxy, target: `>= ${TARGETS.throughputRatioMin}`, verdict: verdict(row.throughputVsHaproxy, row.throughputVsHaproxy >= TARGETS.throughputRatioMin) },
   cpu: { value: row.cpuVsHaproxy, target: `<= ${TARGETS.cpuRatioMax}`, verdict: verdict(row.cpuVsHaproxy, row.cpuVsHaproxy <= TARGETS.cpuRatioMax) },
   addedP50: { value: row.addedP50, target: `< ${TARGETS.addedP50MaxMs} ms`, verdict: verdict(row.addedP50, row.addedP50 < TARGETS.addedP50MaxMs) },
@@ -77,6 +101,8 @@ const COLUMNS = [
   ['config', (r) => r.name],
   ['req/s c32', (r) => (r.rps === undefined ? '-' : String(r.rps))],
   ['x HAProxy', (r) => fx(r.throughputVsHaproxy)],
+  // weft-2hop-policies / weft-2hop (the same chain without policies), same run.
+  ['x no policies', (r) => fx(r.throughputVsTwin)],
   ['CPU us/req', (r) => f(r.cpuUsPerReq)],
   ['x HAProxy', (r) => fx(r.cpuVsHaproxy)],
   ['p50 ms', (r) => f(r.p50, 3)],
@@ -149,14 +175,22 @@ export const markdown = ({ meta, rows, results }) => {
     out.push('');
     out.push('Machine CPU busy in the second before each configuration (other processes; 0% is a quiet machine): ' + bg.map((r) => `${r.name} ${f(r.backgroundBusyPct, 0)}%`).join(', ') + '.');
   }
+  for (const t of rows.filter((r) => r.twin && r.throughputVsTwin !== null && r.throughputVsTwin !== undefined)) {
+    out.push('');
+    out.push(`Traffic policies (${t.name} / ${t.twin}, same run${t.throughputRounds?.length > 1 ? `, both orders: ${t.throughputRounds.join(' and ')}` : ''}): throughput ${f(t.throughputVsTwin, 3)} ` +
+      `(target >= ${TARGETS.policiesThroughputRatioMin}: ${t.targets?.throughputVsTwin?.verdict ?? 'n/a'}), CPU per request ${fx(t.cpuVsTwin)}, ` +
+      `p50 ${fs(t.p50VsTwinMs)} ms, p99 ${fs(t.p99VsTwinMs)} ms at 1000 rps.`);
+    const facts = results.find((r) => r.name === t.name)?.policies;
+    if (facts) out.push('', `Policies in effect (from the proxies' \`/config\`): ${Object.entries(facts).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ')}.`);
+  }
   const weft = rows.filter((r) => r.targets);
   for (const w of weft) {
     out.push('');
-    out.push(`Targets (${w.name} vs haproxy-2hop):`);
+    out.push(`Targets (${w.name} vs haproxy-2hop${w.twin ? `; the first one vs ${w.twin}` : ''}):`);
     out.push('');
     out.push(mdRow(['target', 'required', 'measured', 'verdict']));
     out.push(mdRow(['---', '---', '---:', '---']));
-    const names = { throughput: 'throughput / HAProxy', cpu: 'CPU per request / HAProxy pair', addedP50: 'added p50 over direct (ms)', addedP99: 'added p99 over direct (ms)', rssAtRate: 'RSS at 1000 rps (MB)', rssIdle: 'RSS idle (MB)' };
+    const names = { throughputVsTwin: `throughput / ${w.twin ?? 'twin'} (no policies)`, throughput: 'throughput / HAProxy', cpu: 'CPU per request / HAProxy pair', addedP50: 'added p50 over direct (ms)', addedP99: 'added p99 over direct (ms)', rssAtRate: 'RSS at 1000 rps (MB)', rssIdle: 'RSS idle (MB)' };
     for (const [k, t] of Object.entries(w.targets)) out.push(mdRow([names[k], t.target, t.value === null ? '-' : String(t.value), t.verdict]));
   }
   return out.join('\n') + '\n';
