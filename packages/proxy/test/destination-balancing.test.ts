@@ -96,7 +96,9 @@ describe('destination policies through the proxy', () => {
   after(() => ctx.cleanup());
 
   describe('outlier detection', () => {
-    const outliers = { consecutive5xx: 3, intervalMs: 200, baseEjectionTimeMs: 1000, maxEjectionPercent: 50 };
+    // 3 s out: long enough that the 30 requests checked while it is out surely finish within
+    // it on a loaded machine, short enough to wait for its return.
+    const outliers = { consecutive5xx: 3, intervalMs: 200, baseEjectionTimeMs: 3000, maxEjectionPercent: 50 };
     let metricsWhileEjected = '';
     let metricsAfterReturn = '';
 
@@ -123,7 +125,7 @@ describe('destination policies through the proxy', () => {
           await get();
           return bad.hits > 3;
         },
-        8000,
+        15_000,
       );
       const returned = await sequence(30);
       assert.ok(
