@@ -99,6 +99,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
   let noretry: FlakyBackend;
   let slow: FlakyBackend;
   let leak: FlakyBackend;
+  let queue: FlakyBackend;
   const agent = new Agent({ keepAlive: true });
 
   /** The sum of a counter's series with `labels`, 0 when there is none yet. */
@@ -115,7 +116,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
   };
 
   before(async () => {
-    [web, pair, dead, cb, cbconn, noretry, slow, leak] = await Promise.all([
+    [web, pair, dead, cb, cbconn, noretry, slow, leak, queue] = await Promise.all([
       startFlakyBackend(ctx, failFirst),
       startFlakyBackend(ctx, () => ({ status: 200 })),
       startFlakyBackend(ctx, () => ({ status: 503 })),
@@ -123,6 +124,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
       startFlakyBackend(ctx, () => 'hold'),
       startFlakyBackend(ctx, () => ({ status: 503 })),
       startFlakyBackend(ctx, (r) => (r.path === '/once' && r.nth > 1 ? { status: 200 } : 'stall')),
+      startFlakyBackend(ctx, () => 'hold'),
       startFlakyBackend(ctx, () => 'hold'),
     ]);
     // Nothing listens there: connecting is refused.
@@ -143,6 +145,8 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
           http('noretry', [rule('all', '/', 'noretry', retry5xx(2))]),
           http('slow', [rule('all', '/', 'slow', { ...retry5xx(20), timeouts: { requestMs: 1500, backendRequestMs: 200 } })]),
           http('leak'),
+          // One connection: /fast waits behind /slow, and its deadline counts the wait.
+          http('queue', [rule('fast', '/fast', 'queue', { timeouts: { requestMs: 300 } }), rule('slow', '/', 'queue')]),
         ],
         endpoints: {
           'web.default': at(web.port),
@@ -154,6 +158,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
           'noretry.default': at(noretry.port),
           'slow.default': at(slow.port),
           'leak.default': at(leak.port),
+          'queue.default': at(queue.port),
         },
       }),
       destinations: {
@@ -162,9 +167,10 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
         'cbconn.default': { connectionPool: { ...POOL_DEFAULTS, maxConnections: 1, maxPendingRequests: 1 } },
         'noretry.default': { connectionPool: { ...POOL_DEFAULTS, maxRetries: 0 } },
         'leak.default': { connectionPool: { ...POOL_DEFAULTS, maxConnections: 1, maxPendingRequests: 4, maxRequests: 2 } },
+        'queue.default': { connectionPool: { ...POOL_DEFAULTS, maxConnections: 1 } },
       },
     };
-    const services = ['web', 'pair', 'dead', 'cb', 'cbconn', 'noretry', 'slow', 'leak'];
+    const services = ['web', 'pair', 'dead', 'cb', 'cbconn', 'noretry', 'slow', 'leak', 'queue'];
     proxy = await startProxy(ctx, dir, config, ['--service', 'client', ...services.flatMap((s) => ['--upstream', `${s}:0`])]);
     for (const s of services) {
       const p = proxy.ports.upstreams[s];
@@ -312,6 +318,18 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
         [200, 200],
         again.map((r) => weftError(r)).join(' | '),
       );
+    });
+
+    test("a request waiting for a connection is held to its route's timeout: 504 UT once it runs out", async () => {
+      const held = call(port('queue'), 'queue', '/slow', { id: 'queue-1' });
+      await eventually('the first request held by the backend', () => queue.total() === 1);
+      // The one connection is busy: /fast (timeouts.request 300 ms) waits for it.
+      const waited = await call(port('queue'), 'queue', '/fast', { id: 'queue-2' });
+      assert.equal(waited.status, 504, waited.body);
+      assert.match(weftError(waited), /^WEFT_ERR_PROXY_UPSTREAM_TIMEOUT \(UT\) .*waited all that time for a connection/);
+      assert.equal(queue.total(), 1, 'the request that ran out was never sent');
+      queue.release();
+      assert.equal((await held).status, 200);
     });
 
     test('maxConnections 1, maxPendingRequests 1: one in flight, one waiting, the next 503 UO', async () => {

@@ -67,6 +67,14 @@ const failRequest = (req: UpstreamRequest, outcome: AttemptOutcome | undefined, 
   req.exchange.fail(error);
 };
 
+/** A request waiting for a connection: its `pendingRequests` unit, when it waited from, and its deadline timer. */
+interface Waiting {
+  readonly req: UpstreamRequest;
+  readonly lease: BreakerLease | undefined;
+  readonly since: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** Limits of one endpoint's pool. */
 export interface PoolLimits {
   readonly maxConnections: number;
@@ -125,7 +133,8 @@ class UpstreamConnection {
     return this.#req !== undefined;
   }
 
-  send(req: UpstreamRequest): void {
+  /** Sends `req`; `timeoutMs`: what is left of its response timeout after waiting in the queue. */
+  send(req: UpstreamRequest, timeoutMs = req.responseTimeoutMs): void {
     this.uses++;
     this.#req = req;
     this.#responseHead = undefined;
@@ -160,8 +169,8 @@ class UpstreamConnection {
       ex.bindBody(req.teeBody === undefined ? sink : req.teeBody(sink));
     }
     process.nextTick(uncork, socket);
-    if (req.responseTimeoutMs > 0) {
-      this.#timer = setTimeout(() => this.#onTimeout(req), req.responseTimeoutMs);
+    if (timeoutMs > 0) {
+      this.#timer = setTimeout(() => this.#onTimeout(req), timeoutMs);
     }
   }
 
@@ -386,9 +395,7 @@ export class Http1Pool {
   readonly #idle: UpstreamConnection[] = [];
   readonly #all = new Set<UpstreamConnection>();
   #connecting = 0;
-  readonly #pending: UpstreamRequest[] = [];
-  /** The `pendingRequests` units held by the requests waiting in {@link #pending}, in the same order. */
-  readonly #pendingLeases: (BreakerLease | undefined)[] = [];
+  readonly #pending: Waiting[] = [];
   #closed = false;
   /**
    * The breaker of the Service this endpoint is reached as (DestinationPolicy
@@ -442,18 +449,44 @@ export class Http1Pool {
       this.#overflow(req, `circuit breaker: ${breaker?.limits.maxPendingRequests} requests waiting for a connection to the service (maxPendingRequests)`);
       return;
     }
-    this.#pending.push(req);
-    this.#pendingLeases.push(waiting?.lease);
+    const entry: Waiting = { req, lease: waiting?.lease, since: performance.now(), timer: undefined };
+    // The wait counts against the request's response timeout (the route's timeouts bound the
+    // whole exchange): a request still waiting when it runs out gets its 504 here.
+    if (req.responseTimeoutMs > 0) entry.timer = setTimeout(() => this.#waitedTooLong(entry), req.responseTimeoutMs);
+    this.#pending.push(entry);
+  }
+
+  #waitedTooLong(entry: Waiting): void {
+    const i = this.#pending.indexOf(entry);
+    if (i < 0) return;
+    this.#pending.splice(i, 1);
+    entry.lease?.release();
+    const { req } = entry;
+    if (req.exchange.ended) {
+      dropped(req);
+      return;
+    }
+    failRequest(
+      req,
+      undefined,
+      new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `no response within ${req.responseTimeoutMs} ms: it waited all that time for a connection to the endpoint (all ${this.#limits.maxConnections} busy, or the Service's maxConnections reached)`, req.hop),
+    );
   }
 
   #overflow(req: UpstreamRequest, reason: string): void {
     failRequest(req, undefined, new ProxyError('WEFT_ERR_PROXY_OVERFLOW', reason, req.hop));
   }
 
-  /** The next waiting request, its `pendingRequests` unit returned. */
-  #nextPending(): UpstreamRequest | undefined {
-    this.#pendingLeases.shift()?.release();
-    return this.#pending.shift();
+  /** The next waiting request, its `pendingRequests` unit returned, with what is left of its response timeout. */
+  #nextPending(): { req: UpstreamRequest; timeoutMs: number } | undefined {
+    const entry = this.#pending.shift();
+    if (entry === undefined) return undefined;
+    entry.lease?.release();
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    const { req } = entry;
+    // At least 1 ms: its own timer has not fired, so some time is left.
+    const timeoutMs = req.responseTimeoutMs > 0 ? Math.max(1, Math.ceil(req.responseTimeoutMs - (performance.now() - entry.since))) : 0;
+    return { req, timeoutMs };
   }
 
   #open(req: UpstreamRequest, lease: BreakerLease | undefined): void {
@@ -466,7 +499,7 @@ export class Http1Pool {
         // Requests queued behind this one would meet the same endpoint: fail them too,
         // rather than let them wait for a connection that is not coming.
         const queued: UpstreamRequest[] = [];
-        for (let p = this.#nextPending(); p !== undefined; p = this.#nextPending()) queued.push(p);
+        for (let p = this.#nextPending(); p !== undefined; p = this.#nextPending()) queued.push(p.req);
         failRequest(req, CONNECT_FAILURE, e);
         for (const p of queued) failRequest(p, CONNECT_FAILURE, new ProxyError(e.code, e.message, p.hop, { cause: err }));
         return;
@@ -484,12 +517,12 @@ export class Http1Pool {
   /** @internal a connection finished a request and may take another. */
   release(conn: UpstreamConnection): void {
     let next = this.#nextPending();
-    while (next !== undefined && next.exchange.ended) {
-      dropped(next);
+    while (next !== undefined && next.req.exchange.ended) {
+      dropped(next.req);
       next = this.#nextPending();
     }
     if (next !== undefined) {
-      conn.send(next);
+      conn.send(next.req, next.timeoutMs);
       return;
     }
     if (this.#closed) {
@@ -505,9 +538,10 @@ export class Http1Pool {
     conn.releaseLease();
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
-    // A waiting request can use the freed slot.
+    // A waiting request can use the freed slot (its response timeout starts again from here:
+    // a rare path, a connection that died while requests waited).
     const next = this.#nextPending();
-    if (next !== undefined) this.dispatch(next);
+    if (next !== undefined) this.dispatch(next.req);
   }
 
   /** Closes idle connections now and busy ones once their request is done. */
