@@ -196,9 +196,12 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
       }
       relayStream(ex, up, {
         responseTimeoutMs: limits.responseTimeoutMs,
-        ...(retried || ex.hasBody ? {} : { retry: again }),
-        ...(filtered?.editResponseHeaders === undefined ? {} : { editResponseHeaders: filtered.editResponseHeaders }),
-        ...(filtered?.tapRequestBody === undefined ? {} : { tapRequestBody: filtered.tapRequestBody }),
+        retry: retried || ex.hasBody ? undefined : again,
+        editResponseHeaders: filtered?.editResponseHeaders,
+        tapRequestBody: filtered?.tapRequestBody,
+        attempt: undefined,
+        replayBody: undefined,
+        onRequestTrailers: undefined,
       });
     });
   };
@@ -267,20 +270,20 @@ export const createHttp2Handler = (deps: Http2HandlerDeps): Http2Handler => {
         }
         const firstBody = !bodyUsed;
         if (ex.hasBody) bodyUsed = true;
+        // The first attempt streams the client's body (copied for a retry when the rule
+        // retries); a retry writes the copy.
+        const keeping = firstBody && replay !== undefined;
         relayStream(ex, up, {
           responseTimeoutMs: attempt.timeoutMs,
-          ...(filtered?.editResponseHeaders === undefined ? {} : { editResponseHeaders: filtered.editResponseHeaders }),
-          ...(firstBody && filtered?.tapRequestBody !== undefined ? { tapRequestBody: filtered.tapRequestBody } : {}),
-          ...(firstBody
-            ? replay === undefined
-              ? {}
-              : {
-                  tapRequestBody: teeTap(filtered?.tapRequestBody, replay),
-                  onRequestTrailers: (t: IncomingHttpHeaders) => {
-                    trailers = t;
-                  },
-                }
-            : { replayBody: { chunks: replay?.chunks() ?? [], trailers } }),
+          retry: undefined,
+          editResponseHeaders: filtered?.editResponseHeaders,
+          tapRequestBody: !firstBody ? undefined : keeping ? teeTap(filtered?.tapRequestBody, replay) : filtered?.tapRequestBody,
+          onRequestTrailers: keeping
+            ? (t: IncomingHttpHeaders) => {
+                trailers = t;
+              }
+            : undefined,
+          replayBody: firstBody ? undefined : { chunks: replay?.chunks() ?? [], trailers },
           attempt: {
             responded: (status, grpcStatus) => {
               const v = attempt.responded(status, grpcStatus, bodyReplayable());

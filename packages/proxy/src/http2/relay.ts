@@ -6,7 +6,10 @@ import { forwardResponseHeaders, forwardTrailers, responseHasNoBody } from './he
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = constants;
 
-/** How {@link relayStream} may end besides a response. */
+/**
+ * How {@link relayStream} may end besides a response. Every field is always given
+ * (undefined when unused), so that the options of every stream have one shape.
+ */
 export interface RelayOptions {
   /** Time allowed until the response headers arrive; 0 for none. */
   readonly responseTimeoutMs: number;
@@ -15,20 +18,20 @@ export interface RelayOptions {
    * upstream refused the stream (REFUSED_STREAM: nothing was processed) and no request body
    * has been consumed. Without it, a refused stream is refused to the client in turn.
    */
-  readonly retry?: () => void;
+  readonly retry: (() => void) | undefined;
   /** Route filters: edits the final response's headers before they go to the client. */
-  readonly editResponseHeaders?: (headers: OutgoingHttpHeaders) => void;
+  readonly editResponseHeaders: ((headers: OutgoingHttpHeaders) => void) | undefined;
   /** Route filters: sees the request body as it streams up (mirrors copy it). */
-  readonly tapRequestBody?: { write(chunk: Buffer): void; end(): void };
+  readonly tapRequestBody: { write(chunk: Buffer): void; end(): void } | undefined;
   /** Destination policies: told how the attempt ends, and may send the request again. */
-  readonly attempt?: RelayAttemptHooks;
+  readonly attempt: RelayAttemptHooks | undefined;
   /**
    * A retry's body: the copy kept of what the client sent (the client stream has ended),
    * written up instead of piping the client stream.
    */
-  readonly replayBody?: { readonly chunks: readonly Uint8Array[]; readonly trailers: IncomingHttpHeaders | undefined };
+  readonly replayBody: { readonly chunks: readonly Uint8Array[]; readonly trailers: IncomingHttpHeaders | undefined } | undefined;
   /** Told the client's request trailers, so that a retry can send them again. */
-  readonly onRequestTrailers?: (trailers: IncomingHttpHeaders) => void;
+  readonly onRequestTrailers: ((trailers: IncomingHttpHeaders) => void) | undefined;
 }
 
 /** What destination policies learn of one HTTP/2 attempt; it ends once, by `failed` or by `responded` then `finished`. */
