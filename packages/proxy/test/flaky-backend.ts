@@ -5,7 +5,7 @@
  * Answers carry the SHA-256 of the request body, so that a test can tell that a retried
  * attempt carried the same body as the first. Not a test file itself.
  */
-import { createHash } from 'node:crypto';
+import { readBodyDigest } from '@weft/testing';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { TestContext } from './http1-mesh-fixture.js';
 
@@ -50,16 +50,10 @@ export const startFlakyBackend = async (t: TestContext, script: (r: SeenRequest)
     open = resolve;
   });
   const server: Server = createServer((req, res) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    req.on('data', (c: Buffer) => {
-      hash.update(c);
-      bytes += c.length;
-    });
-    req.on('end', () => {
+    void readBodyDigest(req).then((body) => {
       const id = idOf(req);
       const list = byId.get(id) ?? [];
-      const seen: SeenRequest = { id, path: req.url ?? '', method: req.method ?? '', headers: req.headers, bodyHash: hash.digest('hex'), bodyBytes: bytes, nth: list.length + 1 };
+      const seen: SeenRequest = { id, path: req.url ?? '', method: req.method ?? '', headers: req.headers, bodyHash: body.sha256, bodyBytes: body.bytes, nth: list.length + 1 };
       list.push(seen);
       byId.set(id, list);
       total++;

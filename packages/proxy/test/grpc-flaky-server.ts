@@ -20,14 +20,13 @@ import {
   Server,
   ServerCredentials,
   status,
-  type MethodDefinition,
   type ServerReadableStream,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceDefinition,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { ECHO_METHODS, type EchoMethodName, type EchoReply, type EchoRequest } from '@weft/testing';
+import { echoMethodDefinition, type EchoReply, type EchoRequest } from '@weft/testing';
 import type { TestContext } from './http1-mesh-fixture.js';
 
 /** One call as the server saw it. */
@@ -115,22 +114,10 @@ export const startFlakyGrpc = async (t: TestContext, name: string): Promise<Flak
     call.end();
   };
 
-  const definition = (m: EchoMethodName): MethodDefinition<EchoRequest, EchoReply> => {
-    const method = ECHO_METHODS[m];
-    return {
-      path: method.path,
-      requestStream: method.requestStream,
-      responseStream: method.responseStream,
-      requestSerialize: method.serializeRequest,
-      requestDeserialize: method.deserializeRequest,
-      responseSerialize: method.serializeReply,
-      responseDeserialize: method.deserializeReply,
-    };
-  };
   const service: ServiceDefinition = {
-    Unary: definition('Unary'),
-    ServerStream: definition('ServerStream'),
-    ClientStream: definition('ClientStream'),
+    Unary: echoMethodDefinition('Unary'),
+    ServerStream: echoMethodDefinition('ServerStream'),
+    ClientStream: echoMethodDefinition('ClientStream'),
   };
   const server = new Server();
   server.addService(service, { Unary: unary, ServerStream: serverStream, ClientStream: clientStream });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createTmpDir, freePort, startHttp1Echo, type EchoReplyBody, type Http1Echo } from '@weft/testing';
+import { createTmpDir, freePort, readBodyDigest, startHttp1Echo, type EchoReplyBody, type Http1Echo } from '@weft/testing';
 import { adminGet, eventually, type ProxyProcess, snapshot, startProxy, suiteContext, type TestContext } from './http1-mesh-fixture.js';
 
 /** Runs cleanups registered during `before`, in reverse, in `after`. */
@@ -62,14 +62,8 @@ interface Seen {
 const startRecorder = async (t: TestContext): Promise<{ port: number; seen: Seen[] }> => {
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    req.on('data', (c: Buffer) => {
-      hash.update(c);
-      bytes += c.length;
-    });
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', sha256: hash.digest('hex'), bytes });
+    void readBodyDigest(req).then(({ sha256, bytes }) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', sha256, bytes });
       res.end('mirror reply that nobody reads');
     });
   });

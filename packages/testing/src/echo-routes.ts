@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { readBodyDigest } from './body-digest.js';
 import { echoBytesChunks, echoBytesSha256 } from './echo-bytes.js';
 
 /**
@@ -88,12 +89,7 @@ export const handleEchoRoute = async (
 
   switch (route) {
     case 'echo': {
-      const hash = createHash('sha256');
-      let bodyBytes = 0;
-      for await (const chunk of req) {
-        bodyBytes += Buffer.byteLength(chunk);
-        hash.update(chunk);
-      }
+      const digest = await readBodyDigest(req);
       const headers: IncomingHttpHeaders = {};
       for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(':')) headers[k] = v;
       const body: EchoReplyBody = {
@@ -101,8 +97,8 @@ export const handleEchoRoute = async (
         url: rawUrl,
         headers,
         httpVersion: req.httpVersion,
-        bodyBytes,
-        bodySha256: hash.digest('hex'),
+        bodyBytes: digest.bytes,
+        bodySha256: digest.sha256,
       };
       const json = JSON.stringify(body);
       res.writeHead(200, { ...served, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

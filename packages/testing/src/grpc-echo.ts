@@ -14,6 +14,20 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ECHO_METHODS, type EchoMethodName, type EchoReply, type EchoRequest } from './grpc-echo-proto.js';
 
+/** One method of the echo service as a grpc-js server registers it, for servers of the echo service (this one and scripted ones in tests). */
+export const echoMethodDefinition = (m: EchoMethodName): MethodDefinition<EchoRequest, EchoReply> => {
+  const method = ECHO_METHODS[m];
+  return {
+    path: method.path,
+    requestStream: method.requestStream,
+    responseStream: method.responseStream,
+    requestSerialize: method.serializeRequest,
+    requestDeserialize: method.deserializeRequest,
+    responseSerialize: method.serializeReply,
+    responseDeserialize: method.deserializeReply,
+  };
+};
+
 /** Options of {@link startGrpcEcho}. */
 export interface GrpcEchoOptions {
   /** Sent as `x-served-by` metadata and in every reply's `servedBy`. Default `grpc-echo`. */
@@ -153,23 +167,11 @@ export const startGrpcEcho = async (opts: GrpcEchoOptions = {}): Promise<GrpcEch
     });
   };
 
-  const definition = (m: EchoMethodName): MethodDefinition<EchoRequest, EchoReply> => {
-    const method = ECHO_METHODS[m];
-    return {
-      path: method.path,
-      requestStream: method.requestStream,
-      responseStream: method.responseStream,
-      requestSerialize: method.serializeRequest,
-      requestDeserialize: method.deserializeRequest,
-      responseSerialize: method.serializeReply,
-      responseDeserialize: method.deserializeReply,
-    };
-  };
   const service: ServiceDefinition = {
-    Unary: definition('Unary'),
-    ServerStream: definition('ServerStream'),
-    ClientStream: definition('ClientStream'),
-    BidiStream: definition('BidiStream'),
+    Unary: echoMethodDefinition('Unary'),
+    ServerStream: echoMethodDefinition('ServerStream'),
+    ClientStream: echoMethodDefinition('ClientStream'),
+    BidiStream: echoMethodDefinition('BidiStream'),
   };
 
   const server = new Server();

@@ -1,3 +1,4 @@
+export * from './body-digest.js';
 export * from './free-port.js';
 export * from './tmp-dir.js';
 export * from './echo-bytes.js';
