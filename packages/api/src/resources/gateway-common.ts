@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DurationSchema } from './duration.js';
 import { distinctBy, dnsLabel, dnsSubdomain, headerName, portNumber, regularExpression } from './fields.js';
 import { GATEWAY_API_GROUP, conditionList } from './meta.js';
 
@@ -316,3 +317,9 @@ export const GATEWAY_LIMITS = {
   headerMatches: 16,
   queryParamMatches: 16,
 } as const;
+
+/** `attempts` and `backoff` of a rule's `retry`: the same on HTTPRoute and GRPCRoute (whose `codes` differ). */
+export const retryAttemptsAndBackoff = {
+  attempts: z.number().int('must be a whole number').min(0, 'must be at least 0').optional().describe("Retries after the first attempt; 0 disables retries. The retry budget of the backend's DestinationPolicy caps them too."),
+  backoff: DurationSchema.optional().describe('Base interval of the exponential backoff (with jitter) between attempts.'),
+};

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { GRPC_STATUS_NAMES } from '../grpc-status.js';
-import { DurationSchema } from './duration.js';
 import { regularExpression } from './fields.js';
 import {
   GATEWAY_LIMITS,
@@ -14,6 +13,7 @@ import {
   distinctRuleNames,
   headerMatchList,
   parentRefsSchema,
+  retryAttemptsAndBackoff,
   ruleName,
   withBackendChecks,
 } from './gateway-common.js';
@@ -117,8 +117,7 @@ export const GRPCRouteRetrySchema = z
       .refine((c) => new Set(c).size === c.length, 'must not repeat a status')
       .optional()
       .describe('gRPC statuses to retry on (e.g. UNAVAILABLE), read from a response that carries its status in its head; connect failures and refused streams are always retried.'),
-    attempts: z.number().int('must be a whole number').min(0, 'must be at least 0').optional().describe("Retries after the first attempt; 0 disables retries. The retry budget of the backend's DestinationPolicy caps them too."),
-    backoff: DurationSchema.optional().describe('Base interval of the exponential backoff (with jitter) between attempts.'),
+    ...retryAttemptsAndBackoff,
   })
   .describe('Retries (a Weft extension to GRPCRoute). A call is only retried when its request messages fit the bounded replay buffer.');
 export type GRPCRouteRetry = z.infer<typeof GRPCRouteRetrySchema>;

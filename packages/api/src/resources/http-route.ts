@@ -14,6 +14,7 @@ import {
   distinctRuleNames,
   headerMatchList,
   parentRefsSchema,
+  retryAttemptsAndBackoff,
   ruleName,
   withBackendChecks,
 } from './gateway-common.js';
@@ -227,8 +228,7 @@ export const HTTPRouteRetrySchema = z
       .superRefine(distinctBy((c: number) => String(c), 'status code'))
       .optional()
       .describe('Response statuses to retry on (400 to 599), in addition to connect failures and refused streams, which are always retried.'),
-    attempts: z.number().int('must be a whole number').min(0, 'must be at least 0').optional().describe('Retries after the first attempt; 0 disables retries. The retry budget of the backend\'s DestinationPolicy caps them too.'),
-    backoff: DurationSchema.optional().describe('Base interval of the exponential backoff (with jitter) between attempts.'),
+    ...retryAttemptsAndBackoff,
   })
   .describe('Retries (Gateway API `HTTPRouteRetry`). A request is only retried when its body fits the bounded replay buffer.');
 export type HTTPRouteRetry = z.infer<typeof HTTPRouteRetrySchema>;

@@ -54,7 +54,7 @@ export class AttemptRun {
 
   /** A run for `decision`, or undefined when the destination's `maxRequests` are all in flight. */
   static start(decision: Forward): AttemptRun | undefined {
-    // A unit without a lease object: one allocation fewer per request; #finish gives it back once.
+    // A unit without a lease object: one allocation fewer per request; finish() gives it back once.
     if (!decision.backend.destination.breaker.tryTake('requests')) return undefined;
     return new AttemptRun(decision);
   }
@@ -78,7 +78,7 @@ export class AttemptRun {
   next(client: RunClient): Attempt | undefined {
     if (this.#done) return undefined;
     if (client.closed()) {
-      this.#finish();
+      this.finish();
       return undefined;
     }
     if (this.#attempts > 0) {
@@ -95,7 +95,7 @@ export class AttemptRun {
     const route = this.#decision.route;
     const timeout = attemptTimeout(route.timeouts, elapsed);
     if (timeout !== undefined && timeout.timeoutMs <= 0) {
-      this.#finish();
+      this.finish();
       client.fail(new ProxyError('WEFT_ERR_PROXY_UPSTREAM_TIMEOUT', `the request deadline (timeouts.request ${route.timeouts.requestMs ?? 0} ms) passed after ${this.#attempts} attempts`, this.#hop));
       return undefined;
     }
@@ -113,7 +113,7 @@ export class AttemptRun {
     }, delayMs);
     client.onAbort(() => {
       clearTimeout(timer);
-      this.#finish();
+      this.finish();
     });
   }
 
@@ -139,17 +139,12 @@ export class AttemptRun {
     return this.#attempts;
   }
 
-  /** @internal the request is over: its breaker unit and retry slot go back. */
-  #finish(): void {
+  /** @internal the request is over: its breaker unit and retry slot go back (once, whatever calls it). */
+  finish(): void {
     if (this.#done) return;
     this.#done = true;
     this.#decision.backend.destination.breaker.give('requests');
     this.#retry?.finish();
-  }
-
-  /** @internal */
-  finish(): void {
-    this.#finish();
   }
 
   /** @internal */

@@ -1,7 +1,7 @@
 import { serviceKey, type AppProtocol, type Limits, type ProxySnapshot, type RouteRule, type ServiceConfig } from '@weft/api/data-plane';
 import { compileRoutePlan, type RoutePlan } from '../filters/route-plan.js';
 import { buildBalancer } from '../balancing/build-balancer.js';
-import { buildDestinations, type Destination, type DestinationEnv } from '../destination/destination.js';
+import { buildDestinations, Destination, type DestinationEnv } from '../destination/destination.js';
 import { staticDestinationEnv } from '../destination/static-env.js';
 import { compileRetryPolicy, type CompiledRetryPolicy } from '../resilience/retry-policy.js';
 import type { RouteTimeouts } from '../resilience/request-deadline.js';
@@ -116,23 +116,19 @@ export class RoutingTable {
   readonly #byAuthority = new Map<string, LogicalService>();
   readonly #byKey = new Map<string, LogicalService>();
 
-  /** The upstream Services of this table, by key. */
-  readonly destinations: ReadonlyMap<string, Destination>;
-
   /**
    * `destinations`: those of the config (see buildDestinations); a table made without them
    * (tests of routing alone) builds its own, on system time.
    */
   constructor(snapshot: ProxySnapshot, localNamespace: string, destinations?: ReadonlyMap<string, Destination>, env: DestinationEnv = staticDestinationEnv) {
     const byService = destinations ?? buildDestinations(snapshot.endpoints, snapshot.destinations, undefined, env);
-    this.destinations = byService;
     const backends = new Map<string, Backend>();
     const backendFor: BackendFor = (service, subset) => {
       const name = backendName(service, subset);
       let b = backends.get(name);
       if (b === undefined) {
-        const destination = byService.get(service) ?? buildDestinations({ [service]: [] }, {}, undefined, env).get(service);
-        if (destination === undefined) throw new Error(`no destination for ${service}`);
+        // A Service the snapshot has no endpoints for: a destination of none, so its backend answers 503 UH.
+        const destination = byService.get(service) ?? new Destination(service, undefined, env);
         const policy = destination.policy;
         const built = buildBalancer({
           endpoints: destination.endpoints,
