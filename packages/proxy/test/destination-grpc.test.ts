@@ -211,6 +211,9 @@ describe('destination policies over HTTP/2 and gRPC', () => {
     const gaveUp = await client('cb').unary({ message: 'stalled' }, { metadata: { 'x-id': 'cb-4', 'x-script': 'stall' }, deadlineMs: 300 });
     assert.equal(gaveUp.code, status.DEADLINE_EXCEEDED, gaveUp.details);
     assert.equal(held.seen('cb-4').length, 1, 'the call reached the backend and stalled there');
+    // The client's cancel reaches the proxy after the client has given up: wait for the unit
+    // to come back (a unit kept for good would leave the breaker open and fail this wait).
+    await eventually('the maxRequests unit given back', async () => (await counter('weft_proxy_circuit_breaker_open', { service: 'cb.default', resource: 'requests' })) === 0);
     // maxRequests is 1: were the unit of the call that was given up still held, this would be UO.
     const next = await client('cb').unary({ message: 'after' }, { metadata: { 'x-id': 'cb-5' } });
     assert.equal(next.code, status.OK, next.details);
