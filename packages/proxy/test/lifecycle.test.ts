@@ -4,11 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { Agent, createServer, request } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { ProxyBootstrapSchema, ProxySnapshotSchema } from '@weft/api';
 import { createLogger } from '@weft/core';
-import { createTmpDir, freePort, startHttp1Echo } from '@weft/testing';
+import { createTmpDir, freePort, startHttp1Echo, startWeft } from '@weft/testing';
 import { Proxy } from '../src/index.js';
 import {
   adminGet,
@@ -348,3 +350,39 @@ describe('drain under load (SIGTERM)', () => {
   });
 });
 
+
+describe('a port already taken at start', () => {
+  /** A listener holding a loopback port, as another process would. */
+  const holdPort = async (t: TestContext): Promise<number> => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    return (holder.address() as AddressInfo).port;
+  };
+
+  const cases: { name: string; flag: RegExp; args: (busy: number, free: number) => string[] }[] = [
+    { name: '--admin-port', flag: /--admin-port 127\.0\.0\.1:(\d+): cannot listen: .*EADDRINUSE/, args: (busy) => ['--upstream', 'svc:0', '--admin-port', String(busy)] },
+    { name: '--port', flag: /--port 127\.0\.0\.1:(\d+): cannot listen: .*EADDRINUSE/, args: (busy, free) => ['--port', String(busy), '--app-port', String(free), '--admin-port', '0'] },
+    { name: '--upstream', flag: /--upstream svc:(\d+): cannot listen: .*EADDRINUSE/, args: (busy) => ['--upstream', `svc:${busy}`, '--admin-port', '0'] },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: the sidecar exits 1 naming the flag, and leaves nothing listening`, async (t) => {
+      const busy = await holdPort(t);
+      const free = await freePort();
+      const dir = await createTmpDir({ prefix: 'port-taken', t });
+      const configFile = dir.join('snapshot.json');
+      await writeFile(configFile, JSON.stringify(snapshot({})));
+      const proc = startWeft(['proxy', '--service', 'svc', '--config', configFile, ...c.args(busy, free)], { t });
+      // A start that fails must end the process: before, it printed the error and lived on
+      // with its other listeners open, deaf to SIGTERM.
+      const bound = new AbortController();
+      const exit = await Promise.race([proc.exited, delay(15_000, undefined, { signal: bound.signal }).catch(() => undefined)]);
+      bound.abort();
+      assert.ok(exit !== undefined, `still running 15 s after a failed start:\n${proc.output()}`);
+      assert.equal(exit.code, 1, proc.output());
+      const m = await proc.waitForLine(c.flag, 1000, { stream: 'stderr' });
+      assert.equal(Number(m[1]), busy, 'the message names the taken port');
+      assert.match(proc.output(), /error WEFT_ERR_CONFIG_INVALID: /);
+    });
+  }
+});

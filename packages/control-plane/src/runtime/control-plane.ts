@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { workloadSpiffeId, type Workload } from '@weft/api';
 import type { CertificateAuthority } from '../ca/index.js';
-import { WeftError, type Logger } from '@weft/core';
+import { cannotListen, type Logger } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer, requireAdminToken } from '../api/index.js';
 import { registerCaRoutes } from '../api/ca-routes.js';
@@ -44,10 +44,6 @@ export interface ControlPlaneOptions {
    */
   readonly security?: false | { readonly caCertFile?: string; readonly caKeyFile?: string; readonly trustDomain?: string };
 }
-
-/** A listen failure as an error that names the flag (`EADDRINUSE` is the usual one). */
-const cannotListen = (flag: string, addr: string, err: unknown): WeftError =>
-  new WeftError('WEFT_ERR_CONFIG_INVALID', `${flag} ${addr}: cannot listen: ${err instanceof Error ? err.message : String(err)}`, { field: flag }, { cause: err });
 
 /** A running control plane. */
 export interface ControlPlane {

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Server as TlsServer, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { serviceKey, type AppProtocol, type ProxyBootstrap, type ProxySnapshot } from '@weft/api/data-plane';
-import type { Logger } from '@weft/core';
+import { cannotListen, type Logger } from '@weft/core';
 import type { AuthzDecision } from '../authz/evaluator.js';
 import { InboundAuthz } from '../authz/inbound-guard.js';
 import { GlobalRateLimiter } from '../ratelimit/global-rate-limiter.js';
@@ -161,18 +161,20 @@ export class Proxy {
     const inbound: number | undefined =
       b.appPort === undefined && b.port === 0
         ? undefined
-        : await this.#listen(b.listenHost, b.port, this.#role('inbound', 'inbound'), (socket, role) => this.#acceptInbound(socket, role));
+        : await this.#listen(b.listenHost, b.port, ['--port', `${b.listenHost}:${b.port}`], this.#role('inbound', 'inbound'), (socket, role) =>
+            this.#acceptInbound(socket, role),
+          );
     const upstreams: Record<string, number> = {};
     for (const u of b.upstreams) {
       const key = u.service.includes('.') ? u.service : serviceKey(u.service, b.namespace);
-      upstreams[u.service] = await this.#listen('127.0.0.1', u.port, this.#role(`upstream ${key}`, 'outbound', key), (socket, role) =>
+      upstreams[u.service] = await this.#listen('127.0.0.1', u.port, ['--upstream', `${u.service}:${u.port}`], this.#role(`upstream ${key}`, 'outbound', key), (socket, role) =>
         this.#acceptOutbound(socket, role),
       );
     }
     const httpProxy =
       b.httpProxyPort === undefined
         ? undefined
-        : await this.#listen('127.0.0.1', b.httpProxyPort, this.#role('http-proxy', 'outbound'), (socket, role) =>
+        : await this.#listen('127.0.0.1', b.httpProxyPort, ['--http-proxy-port', String(b.httpProxyPort)], this.#role('http-proxy', 'outbound'), (socket, role) =>
             this.#acceptOutbound(socket, role),
           );
     this.#ports = { inbound, upstreams, httpProxy };
@@ -196,7 +198,14 @@ export class Proxy {
     };
   }
 
-  async #listen(host: string, port: number, role: ListenerRole, accept: (s: Socket, r: ListenerRole) => void): Promise<number> {
+  /** Opens one listener; `flag` names the command-line flag and value that chose it, for the error when it cannot. */
+  async #listen(
+    host: string,
+    port: number,
+    flag: readonly [name: string, value: string],
+    role: ListenerRole,
+    accept: (s: Socket, r: ListenerRole) => void,
+  ): Promise<number> {
     const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
       if (this.#draining) {
         socket.destroy();
@@ -208,7 +217,9 @@ export class Proxy {
       accept(socket, role);
     });
     this.#servers.push(server);
-    return listen(server, host, port);
+    return listen(server, host, port).catch((err: unknown) => {
+      throw cannotListen(flag[0], flag[1], err);
+    });
   }
 
   #acceptInbound(socket: Socket, role: ListenerRole): void {

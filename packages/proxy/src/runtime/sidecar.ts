@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import type { CertificateReport, ProxyBootstrap, ProxySnapshot } from '@weft/api/data-plane';
-import { WeftError, type Logger } from '@weft/core';
+import { cannotListen, WeftError, type Logger } from '@weft/core';
 import { startAdminServer, type AdminConfigView, type AdminServer, type AdminState, type ConfigRejection } from '../admin/admin-server.js';
 import type { AuthzDecision } from '../authz/evaluator.js';
 import { FileSnapshotSource } from '../config/file-snapshot-source.js';
@@ -179,6 +179,27 @@ export const startSidecar = (options: SidecarOptions): Promise<Sidecar> => {
 };
 
 /**
+ * Starts the admin port, unless this is one worker of several. When it cannot listen,
+ * `cleanup` closes what the sidecar opened before it (listeners, the config source), so
+ * that the process ends with the error instead of lingering half-started.
+ */
+const openAdmin = async (
+  options: SidecarOptions,
+  registry: MetricsRegistry,
+  state: AdminState,
+  cleanup: () => Promise<void>,
+): Promise<AdminServer | undefined> => {
+  if (options.startAdmin === false) return undefined;
+  const { adminHost, adminPort } = options.bootstrap;
+  try {
+    return await startAdminServer({ host: adminHost, port: adminPort, registry, logger: options.logger, state });
+  } catch (err) {
+    await cleanup();
+    throw cannotListen('--admin-port', `${adminHost}:${adminPort}`, err);
+  }
+};
+
+/**
  * A sidecar from a bootstrap and a snapshot file: loads and validates the file
  * (throwing, with file, line and field, when it is invalid), starts the data plane and the
  * admin port, then follows the file: each valid change is applied, each invalid one is
@@ -220,10 +241,11 @@ const startFileSidecar = async (options: SidecarOptions, configFile: string): Pr
     notReadyReason: () => (proxy.draining ? 'draining' : undefined),
     config: () => configView(proxy, lastRejection),
   };
-  const admin =
-    options.startAdmin === false
-      ? undefined
-      : await startAdminServer({ host: bootstrap.adminHost, port: bootstrap.adminPort, registry, logger, state });
+  const admin = await openAdmin(options, registry, state, async () => {
+    source.close();
+    await proxy.close();
+    metrics.stop();
+  });
   return {
     proxy,
     admin,
@@ -343,8 +365,10 @@ const startStreamSidecar = async (options: SidecarOptions, cp: SidecarControlPla
       proxy === undefined ? `waiting for the first snapshot from the control plane at ${cp.address}` : proxy.draining ? 'draining' : undefined,
     config: (): StreamConfigView | undefined => (proxy === undefined ? undefined : { ...configView(proxy, lastRejection), controlPlane: source.view }),
   };
-  const admin =
-    options.startAdmin === false ? undefined : await startAdminServer({ host: bootstrap.adminHost, port: bootstrap.adminPort, registry, logger, state });
+  const admin = await openAdmin(options, registry, state, async () => {
+    await source.close();
+    metrics.stop();
+  });
   const onAbort = (): void => settle?.reject(new WeftError('WEFT_ERR_STREAM_UNREACHABLE', 'stopped before the first snapshot arrived'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted === true) onAbort();
