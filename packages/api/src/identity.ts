@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { array, iso, maxLength, minLength, startsWith, strictObject, string, type Infer } from './zod-mini.js';
 import { PemCertificateSchema } from './snapshot-transport.js';
 
 /**
@@ -18,38 +18,35 @@ export const IDENTITY_ISSUE_PATH = '/weft.v1.Identity/Issue';
 /** Most bytes of an issuance request or answer. */
 export const MAX_IDENTITY_MESSAGE_BYTES = 256 * 1024;
 
-export const TrustBundleResponseSchema = z.strictObject({
-  trustDomain: z.string().min(1),
-  trustBundle: z.array(PemCertificateSchema).min(1).max(16),
+export const TrustBundleResponseSchema = strictObject({
+  trustDomain: string().check(minLength(1)),
+  trustBundle: array(PemCertificateSchema).check(minLength(1), maxLength(16)),
 });
-export type TrustBundleResponse = z.infer<typeof TrustBundleResponseSchema>;
+export type TrustBundleResponse = Infer<typeof TrustBundleResponseSchema>;
 
-export const IssueRequestSchema = z.strictObject({
-  service: z.string().min(1).max(63),
-  namespace: z.string().min(1).max(63),
-  csrPem: z
-    .string()
-    .max(64 * 1024)
-    .startsWith('-----BEGIN CERTIFICATE REQUEST-----', 'must be a PEM certificate signing request'),
+export const IssueRequestSchema = strictObject({
+  service: string().check(minLength(1), maxLength(63)),
+  namespace: string().check(minLength(1), maxLength(63)),
+  csrPem: string().check(maxLength(64 * 1024), startsWith('-----BEGIN CERTIFICATE REQUEST-----', 'must be a PEM certificate signing request')),
 });
-export type IssueRequest = z.infer<typeof IssueRequestSchema>;
+export type IssueRequest = Infer<typeof IssueRequestSchema>;
 
-export const IssueResponseSchema = z.strictObject({
-  spiffeId: z.string().startsWith('spiffe://'),
+export const IssueResponseSchema = strictObject({
+  spiffeId: string().check(startsWith('spiffe://')),
   /** The leaf, then any intermediates, as PEM. */
-  chainPem: z.string().min(1).max(128 * 1024),
-  trustBundle: z.array(PemCertificateSchema).min(1).max(16),
-  notAfter: z.iso.datetime(),
+  chainPem: string().check(minLength(1), maxLength(128 * 1024)),
+  trustBundle: array(PemCertificateSchema).check(minLength(1), maxLength(16)),
+  notAfter: iso.datetime(),
 });
-export type IssueResponse = z.infer<typeof IssueResponseSchema>;
+export type IssueResponse = Infer<typeof IssueResponseSchema>;
 
 /** An issuance refused: a stable code and the reason. */
-export const IdentityErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
+export const IdentityErrorSchema = strictObject({ code: string(), message: string() });
 
 /** What the proxy's CSR generator prints (a child process of the proxy). */
-export const KeyAndCsrSchema = z.strictObject({
-  keyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
-  csrPem: z.string().startsWith('-----BEGIN CERTIFICATE REQUEST-----'),
+export const KeyAndCsrSchema = strictObject({
+  keyPem: string().check(startsWith('-----BEGIN PRIVATE KEY-----')),
+  csrPem: string().check(startsWith('-----BEGIN CERTIFICATE REQUEST-----')),
 });
 
 /** The SPIFFE ID of a workload: `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`. */
@@ -57,11 +54,11 @@ export const workloadSpiffeId = (trustDomain: string, namespace: string, service
   `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 
 /** What a proxy keeps of its workload certificate in its cache dir (mode 0600), to restart while the control plane is down. */
-export const CachedIdentitySchema = z.strictObject({
-  spiffeId: z.string().startsWith('spiffe://'),
-  trustDomain: z.string().min(1),
-  keyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
-  chainPem: z.string().min(1),
-  trustBundle: z.array(PemCertificateSchema).min(1).max(16),
+export const CachedIdentitySchema = strictObject({
+  spiffeId: string().check(startsWith('spiffe://')),
+  trustDomain: string().check(minLength(1)),
+  keyPem: string().check(startsWith('-----BEGIN PRIVATE KEY-----')),
+  chainPem: string().check(minLength(1)),
+  trustBundle: array(PemCertificateSchema).check(minLength(1), maxLength(16)),
 });
-export type CachedIdentity = z.infer<typeof CachedIdentitySchema>;
+export type CachedIdentity = Infer<typeof CachedIdentitySchema>;

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { dnsLabel } from './resources/fields.js';
+import { int, literal, maxLength, minLength, number, optional, positive, regex, strictObject, string, type Infer } from './zod-mini.js';
 
 /**
  * Join tokens: what a proxy presents once to the control plane to obtain its identity
@@ -30,16 +29,27 @@ export const JOIN_TOKEN_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * A namespace or service name: an RFC 1123 label, with the messages of the resource kinds'
+ * `dnsLabel` (resources/fields.ts), which this module cannot import: it is built with
+ * classic zod, and the proxy reads join tokens.
+ */
+const dnsLabel = string().check(
+  minLength(1, 'must not be empty'),
+  maxLength(63, 'must be at most 63 characters'),
+  regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be an RFC 1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit'),
+);
+
 /** The payload of a join token. */
-export const JoinTokenPayloadSchema = z.strictObject({
-  id: z.string().regex(JOIN_TOKEN_ID_PATTERN, 'must be 16 lowercase hex digits'),
-  ns: dnsLabel(),
-  svc: dnsLabel(),
-  exp: z.number().int('must be whole seconds').positive('must be a unix time in seconds'),
-  ca: z.string().regex(CA_HASH_PATTERN, 'must be "sha256:" and 64 lowercase hex digits'),
-  once: z.literal(true).optional(),
+export const JoinTokenPayloadSchema = strictObject({
+  id: string().check(regex(JOIN_TOKEN_ID_PATTERN, 'must be 16 lowercase hex digits')),
+  ns: dnsLabel,
+  svc: dnsLabel,
+  exp: number().check(int('must be whole seconds'), positive('must be a unix time in seconds')),
+  ca: string().check(regex(CA_HASH_PATTERN, 'must be "sha256:" and 64 lowercase hex digits')),
+  once: optional(literal(true)),
 });
-export type JoinTokenPayload = z.infer<typeof JoinTokenPayloadSchema>;
+export type JoinTokenPayload = Infer<typeof JoinTokenPayloadSchema>;
 
 /** A token split into its parts, its shape checked (not its signature). */
 export interface ParsedJoinToken {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { _default, array, literal, maxLength, minLength, optional, prefault, regex, strictObject, string, union, zenum, type Infer } from './zod-mini.js';
 import { InboundRateLimitsSchema } from './snapshot-inbound-policies.js';
 
 /**
@@ -16,15 +16,15 @@ import { InboundRateLimitsSchema } from './snapshot-inbound-policies.js';
  */
 
 /** A value pattern, pre-split: exact, prefix (`/api/*`), suffix (`*.json`), or any value (`*`). */
-export const StringMatchSchema = z.union([
-  z.strictObject({ exact: z.string().max(1024) }),
-  z.strictObject({ prefix: z.string().max(1024) }),
-  z.strictObject({ suffix: z.string().max(1024) }),
-  z.strictObject({ any: z.literal(true) }),
+export const StringMatchSchema = union([
+  strictObject({ exact: string().check(maxLength(1024)) }),
+  strictObject({ prefix: string().check(maxLength(1024)) }),
+  strictObject({ suffix: string().check(maxLength(1024)) }),
+  strictObject({ any: literal(true) }),
 ]);
-export type StringMatch = z.infer<typeof StringMatchSchema>;
+export type StringMatch = Infer<typeof StringMatchSchema>;
 
-const matches = z.array(StringMatchSchema).min(1).max(64);
+const matches = array(StringMatchSchema).check(minLength(1), maxLength(64));
 
 /**
  * A calling service as the caller's identity names it: its service account (`name`) and
@@ -32,73 +32,69 @@ const matches = z.array(StringMatchSchema).min(1).max(64);
  * {exact: <policy namespace>}}`, `reviews.other` to namespace `other`, and `*` to any
  * authenticated caller.
  */
-export const ServiceMatchSchema = z.strictObject({
+export const ServiceMatchSchema = strictObject({
   name: StringMatchSchema,
   namespace: StringMatchSchema,
 });
-export type ServiceMatch = z.infer<typeof ServiceMatchSchema>;
+export type ServiceMatch = Infer<typeof ServiceMatchSchema>;
 
 /** `from`: every field set must hold; a caller without identity matches no positive field. */
-export const AuthzSourceSchema = z.strictObject({
-  principals: matches.optional(),
-  notPrincipals: matches.optional(),
-  namespaces: matches.optional(),
-  notNamespaces: matches.optional(),
-  services: z.array(ServiceMatchSchema).min(1).max(64).optional(),
-  notServices: z.array(ServiceMatchSchema).min(1).max(64).optional(),
+export const AuthzSourceSchema = strictObject({
+  principals: optional(matches),
+  notPrincipals: optional(matches),
+  namespaces: optional(matches),
+  notNamespaces: optional(matches),
+  services: optional(array(ServiceMatchSchema).check(minLength(1), maxLength(64))),
+  notServices: optional(array(ServiceMatchSchema).check(minLength(1), maxLength(64))),
 });
-export type AuthzSource = z.infer<typeof AuthzSourceSchema>;
+export type AuthzSource = Infer<typeof AuthzSourceSchema>;
 
 /** `to`: every field set must hold. Paths are matched without the query. */
-export const AuthzOperationSchema = z.strictObject({
-  methods: matches.optional(),
-  notMethods: matches.optional(),
-  paths: matches.optional(),
-  notPaths: matches.optional(),
+export const AuthzOperationSchema = strictObject({
+  methods: optional(matches),
+  notMethods: optional(matches),
+  paths: optional(matches),
+  notPaths: optional(matches),
 });
-export type AuthzOperation = z.infer<typeof AuthzOperationSchema>;
+export type AuthzOperation = Infer<typeof AuthzOperationSchema>;
 
 /** `when`: a header condition; `header` is lower case. */
-export const AuthzConditionSchema = z.strictObject({
-  header: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, 'must be a header name in lower case'),
-  values: matches.optional(),
-  notValues: matches.optional(),
+export const AuthzConditionSchema = strictObject({
+  header: string().check(minLength(1), maxLength(256), regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/, 'must be a header name in lower case')),
+  values: optional(matches),
+  notValues: optional(matches),
 });
-export type AuthzCondition = z.infer<typeof AuthzConditionSchema>;
+export type AuthzCondition = Infer<typeof AuthzConditionSchema>;
 
 /** A rule: `from`, `to` and `when` must all hold; an absent part holds for every request. */
-export const AuthzRuleSchema = z.strictObject({
-  from: z.array(AuthzSourceSchema).min(1).max(64).optional(),
-  to: z.array(AuthzOperationSchema).min(1).max(64).optional(),
-  when: z.array(AuthzConditionSchema).min(1).max(64).optional(),
+export const AuthzRuleSchema = strictObject({
+  from: optional(array(AuthzSourceSchema).check(minLength(1), maxLength(64))),
+  to: optional(array(AuthzOperationSchema).check(minLength(1), maxLength(64))),
+  when: optional(array(AuthzConditionSchema).check(minLength(1), maxLength(64))),
 });
-export type AuthzRule = z.infer<typeof AuthzRuleSchema>;
+export type AuthzRule = Infer<typeof AuthzRuleSchema>;
 
 /** One AuthorizationPolicy, named `<namespace>/<name>`; a policy without rules matches nothing. */
-export const AuthzPolicySchema = z.strictObject({
-  name: z.string().min(1).max(63 + 1 + 253),
-  action: z.enum(['ALLOW', 'DENY']),
-  rules: z.array(AuthzRuleSchema).max(128),
+export const AuthzPolicySchema = strictObject({
+  name: string().check(minLength(1), maxLength(63 + 1 + 253)),
+  action: zenum(['ALLOW', 'DENY']),
+  rules: array(AuthzRuleSchema).check(maxLength(128)),
 });
-export type AuthzPolicy = z.infer<typeof AuthzPolicySchema>;
+export type AuthzPolicy = Infer<typeof AuthzPolicySchema>;
 
 /** The authorization of the proxy's own Service; the default allows everything. */
-export const InboundAuthorizationSchema = z.strictObject({
+export const InboundAuthorizationSchema = strictObject({
   /** What decides when no policy does, and no ALLOW policy applies (the Mesh's `authorization.defaultAction`). */
-  defaultAction: z.enum(['ALLOW', 'DENY']).default('ALLOW'),
+  defaultAction: _default(zenum(['ALLOW', 'DENY']), 'ALLOW'),
   /** DENY policies, then ALLOW policies, each in name order. */
-  policies: z.array(AuthzPolicySchema).max(1024).default([]),
+  policies: _default(array(AuthzPolicySchema).check(maxLength(1024)), []),
 });
-export type InboundAuthorization = z.infer<typeof InboundAuthorizationSchema>;
+export type InboundAuthorization = Infer<typeof InboundAuthorizationSchema>;
 
 /** Policies the proxy applies to requests for its own Service. */
-export const InboundPolicySchema = z.strictObject({
-  authorization: InboundAuthorizationSchema.prefault({}),
+export const InboundPolicySchema = strictObject({
+  authorization: prefault(InboundAuthorizationSchema, {}),
   /** RateLimitPolicies of the Service, checked after authorization; absent or empty: no limits. */
-  rateLimits: InboundRateLimitsSchema.optional(),
+  rateLimits: optional(InboundRateLimitsSchema),
 });
-export type InboundPolicy = z.infer<typeof InboundPolicySchema>;
+export type InboundPolicy = Infer<typeof InboundPolicySchema>;

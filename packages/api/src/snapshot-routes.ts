@@ -1,4 +1,25 @@
-import { z } from 'zod';
+import {
+  _default,
+  array,
+  discriminatedUnion,
+  gte,
+  int,
+  literal,
+  lte,
+  maxLength,
+  minLength,
+  number,
+  optional,
+  refine,
+  regex,
+  startsWith,
+  strictObject,
+  string,
+  superRefine,
+  union,
+  zenum,
+  type Infer,
+} from './zod-mini.js';
 import { httpHeaderName as headerName, labels, port } from './snapshot-fields.js';
 import { RetryPolicySnapshotSchema } from './snapshot-policies.js';
 import { RouteMatchSchema } from './snapshot-route-match.js';
@@ -16,11 +37,11 @@ export * from './snapshot-route-match.js';
  * snapshots is optional, so older snapshots stay valid and mean what they meant.
  */
 
-const hostname = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase hostname');
+const hostname = string().check(
+  minLength(1),
+  maxLength(253),
+  regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase hostname'),
+);
 
 /**
  * Headers a header modifier may not touch: they frame the message or describe one
@@ -39,16 +60,15 @@ export const UNMODIFIABLE_HEADERS: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-const HeaderValueSchema = z.strictObject({ name: headerName, value: z.string().min(1).max(4096) });
+const HeaderValueSchema = strictObject({ name: headerName, value: string().check(minLength(1), maxLength(4096)) });
 
 /** Header changes: `set` replaces, `add` appends (comma-joined), `remove` deletes; one action per name. */
-export const HeaderModifierSchema = z
-  .strictObject({
-    set: z.array(HeaderValueSchema).max(16).optional(),
-    add: z.array(HeaderValueSchema).max(16).optional(),
-    remove: z.array(headerName).max(16).optional(),
-  })
-  .superRefine((f, ctx) => {
+export const HeaderModifierSchema = strictObject({
+  set: optional(array(HeaderValueSchema).check(maxLength(16))),
+  add: optional(array(HeaderValueSchema).check(maxLength(16))),
+  remove: optional(array(headerName).check(maxLength(16))),
+}).check(
+  superRefine((f, ctx) => {
     const seen = new Set<string>();
     const visit = (list: 'set' | 'add' | 'remove', names: readonly string[]): void => {
       names.forEach((n, i) => {
@@ -62,63 +82,67 @@ export const HeaderModifierSchema = z
     visit('set', (f.set ?? []).map((h) => h.name));
     visit('add', (f.add ?? []).map((h) => h.name));
     visit('remove', f.remove ?? []);
-  });
-export type HeaderModifier = z.infer<typeof HeaderModifierSchema>;
+  }),
+);
+export type HeaderModifier = Infer<typeof HeaderModifierSchema>;
 
 /** A path change: the whole path, or the prefix the rule's `PathPrefix` match matched. */
-export const PathModifierSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('ReplaceFullPath'), replaceFullPath: z.string().max(1024).startsWith('/', 'must start with "/"') }),
-  z.strictObject({
-    type: z.literal('ReplacePrefixMatch'),
-    replacePrefixMatch: z.string().max(1024).refine((v) => v === '' || v.startsWith('/'), 'must be empty or start with "/"'),
+export const PathModifierSchema = discriminatedUnion('type', [
+  strictObject({ type: literal('ReplaceFullPath'), replaceFullPath: string().check(maxLength(1024), startsWith('/', 'must start with "/"')) }),
+  strictObject({
+    type: literal('ReplacePrefixMatch'),
+    replacePrefixMatch: string().check(
+      maxLength(1024),
+      refine((v: string) => v === '' || v.startsWith('/'), 'must be empty or start with "/"'),
+    ),
   }),
 ]);
-export type PathModifier = z.infer<typeof PathModifierSchema>;
+export type PathModifier = Infer<typeof PathModifierSchema>;
 
 /** Rewrites the host and path before forwarding. */
-export const UrlRewriteSchema = z.strictObject({
-  hostname: hostname.optional(),
-  path: PathModifierSchema.optional(),
+export const UrlRewriteSchema = strictObject({
+  hostname: optional(hostname),
+  path: optional(PathModifierSchema),
 });
-export type UrlRewrite = z.infer<typeof UrlRewriteSchema>;
+export type UrlRewrite = Infer<typeof UrlRewriteSchema>;
 
 /** Answers with a redirect; each part of `Location` omitted is the request's. */
-export const RequestRedirectSchema = z.strictObject({
-  scheme: z.enum(['http', 'https']).optional(),
-  hostname: hostname.optional(),
-  port: port.optional(),
-  path: PathModifierSchema.optional(),
-  statusCode: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+export const RequestRedirectSchema = strictObject({
+  scheme: optional(zenum(['http', 'https'])),
+  hostname: optional(hostname),
+  port: optional(port),
+  path: optional(PathModifierSchema),
+  statusCode: _default(union([literal(301), literal(302), literal(303), literal(307), literal(308)]), 302),
 });
-export type RequestRedirect = z.infer<typeof RequestRedirectSchema>;
+export type RequestRedirect = Infer<typeof RequestRedirectSchema>;
 
 /** Copies a share of requests to a service (or a subset of its endpoints); its answers are discarded. */
-export const RequestMirrorSchema = z.strictObject({
-  service: z.string().min(1),
-  subset: labels.optional(),
+export const RequestMirrorSchema = strictObject({
+  service: string().check(minLength(1)),
+  subset: optional(labels),
   /** Share of requests copied; absent: every request. */
-  fraction: z
-    .strictObject({ numerator: z.number().int().min(0), denominator: z.number().int().min(1).default(100) })
-    .refine((f) => f.numerator <= f.denominator, { message: 'numerator must not exceed denominator', path: ['numerator'] })
-    .optional(),
+  fraction: optional(
+    strictObject({ numerator: number().check(int(), gte(0)), denominator: _default(number().check(int(), gte(1)), 100) }).check(
+      refine((f) => f.numerator <= f.denominator, { message: 'numerator must not exceed denominator', path: ['numerator'] }),
+    ),
+  ),
 });
-export type RequestMirror = z.infer<typeof RequestMirrorSchema>;
+export type RequestMirror = Infer<typeof RequestMirrorSchema>;
 
 /** A filter: `type` names it and the field of the same name (camelCase) configures it. */
-export const RouteFilterSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifierSchema }),
-  z.strictObject({ type: z.literal('ResponseHeaderModifier'), responseHeaderModifier: HeaderModifierSchema }),
-  z.strictObject({ type: z.literal('URLRewrite'), urlRewrite: UrlRewriteSchema }),
-  z.strictObject({ type: z.literal('RequestRedirect'), requestRedirect: RequestRedirectSchema }),
-  z.strictObject({ type: z.literal('RequestMirror'), requestMirror: RequestMirrorSchema }),
+export const RouteFilterSchema = discriminatedUnion('type', [
+  strictObject({ type: literal('RequestHeaderModifier'), requestHeaderModifier: HeaderModifierSchema }),
+  strictObject({ type: literal('ResponseHeaderModifier'), responseHeaderModifier: HeaderModifierSchema }),
+  strictObject({ type: literal('URLRewrite'), urlRewrite: UrlRewriteSchema }),
+  strictObject({ type: literal('RequestRedirect'), requestRedirect: RequestRedirectSchema }),
+  strictObject({ type: literal('RequestMirror'), requestMirror: RequestMirrorSchema }),
 ]);
-export type RouteFilter = z.infer<typeof RouteFilterSchema>;
+export type RouteFilter = Infer<typeof RouteFilterSchema>;
 
 /** The Gateway API's rules for one filter list: only mirrors repeat; no redirect with a rewrite. */
-const filterList = z
-  .array(RouteFilterSchema)
-  .max(16)
-  .superRefine((filters, ctx) => {
+const filterList = array(RouteFilterSchema).check(
+  maxLength(16),
+  superRefine((filters, ctx) => {
     const seen = new Set<string>();
     filters.forEach((f, i) => {
       if (seen.has(f.type) && f.type !== 'RequestMirror') ctx.addIssue({ code: 'custom', path: [i, 'type'], message: `${f.type} cannot be repeated` });
@@ -127,17 +151,18 @@ const filterList = z
     if (seen.has('RequestRedirect') && seen.has('URLRewrite')) {
       ctx.addIssue({ code: 'custom', path: [], message: 'RequestRedirect and URLRewrite exclude each other' });
     }
-  });
+  }),
+);
 
 /** A weighted backend of a route: a service, or the subset of its endpoints with these labels. */
-export const BackendRefSchema = z.strictObject({
-  service: z.string().min(1),
-  weight: z.number().int().min(0).max(1_000_000).default(1),
-  subset: labels.optional(),
+export const BackendRefSchema = strictObject({
+  service: string().check(minLength(1)),
+  weight: _default(number().check(int(), gte(0), lte(1_000_000)), 1),
+  subset: optional(labels),
   /** Filters for the requests this backend receives, after the rule's. */
-  filters: filterList.optional(),
+  filters: optional(filterList),
 });
-export type BackendRef = z.infer<typeof BackendRefSchema>;
+export type BackendRef = Infer<typeof BackendRefSchema>;
 
 const redirects = (filters: readonly RouteFilter[] | undefined): boolean => (filters ?? []).some((f) => f.type === 'RequestRedirect');
 
@@ -148,32 +173,32 @@ const replacesPrefix = (filters: readonly RouteFilter[] | undefined): boolean =>
       (f.type === 'RequestRedirect' && f.requestRedirect.path?.type === 'ReplacePrefixMatch'),
   );
 
-export const RouteRuleSchema = z
-  .strictObject({
-    name: z.string().min(1).optional(),
-    matches: z.array(RouteMatchSchema).default([{ path: { type: 'PathPrefix', value: '/' } }]),
-    /** Applied to every request of the rule, before the chosen backend's. */
-    filters: filterList.optional(),
-    /** Where requests go, split by weight; empty only for a rule that redirects. */
-    backendRefs: z.array(BackendRefSchema),
-    /**
-     * HTTPRoute `timeouts` in milliseconds (0 disables one), or the Mesh's route defaults:
-     * `requestMs` for the whole exchange, retries included, `backendRequestMs` for each
-     * attempt. Absent: no timeout but the proxy's `limits.responseTimeoutMs`.
-     */
-    timeouts: z
-      .strictObject({ requestMs: z.number().int().min(0).optional(), backendRequestMs: z.number().int().min(0).optional() })
-      .refine((t) => t.requestMs === undefined || t.requestMs === 0 || t.backendRequestMs === undefined || t.backendRequestMs <= t.requestMs, {
+export const RouteRuleSchema = strictObject({
+  name: optional(string().check(minLength(1))),
+  matches: _default(array(RouteMatchSchema), [{ path: { type: 'PathPrefix', value: '/' } }]),
+  /** Applied to every request of the rule, before the chosen backend's. */
+  filters: optional(filterList),
+  /** Where requests go, split by weight; empty only for a rule that redirects. */
+  backendRefs: array(BackendRefSchema),
+  /**
+   * HTTPRoute `timeouts` in milliseconds (0 disables one), or the Mesh's route defaults:
+   * `requestMs` for the whole exchange, retries included, `backendRequestMs` for each
+   * attempt. Absent: no timeout but the proxy's `limits.responseTimeoutMs`.
+   */
+  timeouts: optional(
+    strictObject({ requestMs: optional(number().check(int(), gte(0))), backendRequestMs: optional(number().check(int(), gte(0))) }).check(
+      refine((t) => t.requestMs === undefined || t.requestMs === 0 || t.backendRequestMs === undefined || t.backendRequestMs <= t.requestMs, {
         message: 'backendRequestMs cannot be longer than requestMs',
         path: ['backendRequestMs'],
-      })
-      .optional(),
-    /** HTTPRoute `retry`, or the Mesh's route default; absent: no retries. */
-    retry: RetryPolicySnapshotSchema.optional(),
-    /** FaultPolicy faults the calling proxy injects into the rule's requests before forwarding. */
-    fault: RouteFaultSchema.optional(),
-  })
-  .superRefine((rule, ctx) => {
+      }),
+    ),
+  ),
+  /** HTTPRoute `retry`, or the Mesh's route default; absent: no retries. */
+  retry: optional(RetryPolicySnapshotSchema),
+  /** FaultPolicy faults the calling proxy injects into the rule's requests before forwarding. */
+  fault: optional(RouteFaultSchema),
+}).check(
+  superRefine((rule, ctx) => {
     if (redirects(rule.filters)) {
       if (rule.backendRefs.length > 0) ctx.addIssue({ code: 'custom', path: ['backendRefs'], message: 'a rule that redirects has no backendRefs' });
     } else if (rule.backendRefs.length === 0) {
@@ -183,5 +208,6 @@ export const RouteRuleSchema = z
     if (prefixNeeded && !rule.matches.every((m) => m.path.type === 'PathPrefix' && m.grpc === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['matches'], message: 'ReplacePrefixMatch needs every match of the rule to be a PathPrefix path match' });
     }
-  });
-export type RouteRule = z.infer<typeof RouteRuleSchema>;
+  }),
+);
+export type RouteRule = Infer<typeof RouteRuleSchema>;

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import { _default, array, discriminatedUnion, literal, maxLength, minLength, optional, regex, strictObject, string, zenum, type Infer } from './zod-mini.js';
 
 /** One PEM certificate (a trust anchor, or one certificate of a chain). */
-export const PemCertificateSchema = z
-  .string()
-  .max(64 * 1024)
-  .regex(/^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be one PEM certificate');
+export const PemCertificateSchema = string().check(
+  maxLength(64 * 1024),
+  regex(/^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be one PEM certificate'),
+);
 
 /**
  * How proxies talk to each other.
@@ -18,27 +18,28 @@ export const PemCertificateSchema = z
  * `mtlsMode` says what the inbound mesh port accepts when TLS is on: `STRICT` only mTLS,
  * `PERMISSIVE` plaintext too (migration), labelled in metrics as `connection_security_policy`.
  */
-export const TransportSchema = z.strictObject({
-  tls: z
-    .discriminatedUnion('mode', [
-      z.strictObject({ mode: z.literal('disabled') }),
-      z.strictObject({
-        mode: z.literal('static'),
-        certFile: z.string().min(1),
-        keyFile: z.string().min(1),
-        caFile: z.string().min(1),
+export const TransportSchema = strictObject({
+  tls: _default(
+    discriminatedUnion('mode', [
+      strictObject({ mode: literal('disabled') }),
+      strictObject({
+        mode: literal('static'),
+        certFile: string().check(minLength(1)),
+        keyFile: string().check(minLength(1)),
+        caFile: string().check(minLength(1)),
       }),
-      z.strictObject({
-        mode: z.literal('workload'),
-        trustBundle: z.array(PemCertificateSchema).min(1).max(16),
+      strictObject({
+        mode: literal('workload'),
+        trustBundle: array(PemCertificateSchema).check(minLength(1), maxLength(16)),
         /**
          * `sha256:<hex>` public-key hash of the root that signs new certificates now. A proxy
          * whose certificate chains to another root renews at once (a root rotation step).
          */
-        signerHash: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+        signerHash: optional(string().check(regex(/^sha256:[0-9a-f]{64}$/))),
       }),
-    ])
-    .default({ mode: 'disabled' }),
-  mtlsMode: z.enum(['STRICT', 'PERMISSIVE']).default('STRICT'),
+    ]),
+    { mode: 'disabled' },
+  ),
+  mtlsMode: _default(zenum(['STRICT', 'PERMISSIVE']), 'STRICT'),
 });
-export type Transport = z.infer<typeof TransportSchema>;
+export type Transport = Infer<typeof TransportSchema>;

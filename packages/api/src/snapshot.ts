@@ -1,4 +1,26 @@
-import { z } from 'zod';
+import {
+  _default,
+  array,
+  gte,
+  int,
+  ipv4,
+  ipv6,
+  literal,
+  lte,
+  maxLength,
+  minLength,
+  number,
+  optional,
+  prefault,
+  record,
+  startsWith,
+  strictObject,
+  string,
+  union,
+  zenum,
+  type Infer,
+  type Input,
+} from './zod-mini.js';
 import { InboundPolicySchema } from './snapshot-authz.js';
 import { DestinationPolicySnapshotSchema } from './snapshot-policies.js';
 import { RouteRuleSchema } from './snapshot-routes.js';
@@ -19,77 +41,76 @@ export * from './snapshot-transport.js';
  */
 
 /** Application protocols a port may declare (Kubernetes `appProtocol` values). */
-export const AppProtocolSchema = z.enum(['http', 'http2', 'grpc', 'tcp']);
-export type AppProtocol = z.infer<typeof AppProtocolSchema>;
+export const AppProtocolSchema = zenum(['http', 'http2', 'grpc', 'tcp']);
+export type AppProtocol = Infer<typeof AppProtocolSchema>;
 
 /** One instance of a service as the calling proxy reaches it: the remote sidecar's mesh port. */
-export const EndpointSchema = z.strictObject({
-  address: z.union([z.ipv4(), z.ipv6()]),
+export const EndpointSchema = strictObject({
+  address: union([ipv4(), ipv6()]),
   port,
-  labels: labels.default({}),
-  weight: z.number().int().min(1).max(1000).default(1),
+  labels: _default(labels, {}),
+  weight: _default(number().check(int(), gte(1), lte(1000)), 1),
   /**
    * The SPIFFE ID this endpoint's proxy must present: a caller refuses a certificate that
    * names any other. Unset: any certificate the trust bundle accepts (static TLS).
    */
-  identity: z.string().startsWith('spiffe://').max(2048).optional(),
+  identity: optional(string().check(startsWith('spiffe://'), maxLength(2048))),
 });
-export type Endpoint = z.infer<typeof EndpointSchema>;
+export type Endpoint = Infer<typeof EndpointSchema>;
 
 /**
  * A service this proxy calls, or serves: its identity, ports and routes. The key by which
  * endpoints and backend refs name it is `<name>.<namespace>`.
  */
-export const ServiceConfigSchema = z.strictObject({
+export const ServiceConfigSchema = strictObject({
   name: dnsLabel,
-  namespace: dnsLabel.default('default'),
-  ports: z
-    .array(z.strictObject({ port, protocol: AppProtocolSchema.default('http'), name: z.string().optional() }))
-    .min(1)
-    .default([{ port: 80, protocol: 'http' }]),
+  namespace: _default(dnsLabel, 'default'),
+  ports: _default(array(strictObject({ port, protocol: _default(AppProtocolSchema, 'http'), name: optional(string()) })).check(minLength(1)), [
+    { port: 80, protocol: 'http' },
+  ]),
   /** Routes in precedence order; without any, all traffic goes to the service's own endpoints. */
-  routes: z.array(RouteRuleSchema).default([]),
+  routes: _default(array(RouteRuleSchema), []),
 });
-export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+export type ServiceConfig = Infer<typeof ServiceConfigSchema>;
 
 /** Limits that protect the proxy and the application from bad or abusive peers. */
-export const LimitsSchema = z.strictObject({
+export const LimitsSchema = strictObject({
   /** Total size of a request's head (request line and headers); larger gets 431. */
-  maxRequestHeadersBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  maxRequestHeadersBytes: _default(number().check(int(), gte(1024), lte(1024 * 1024)), 16 * 1024),
   /** Largest request body accepted, in bytes; larger gets 413. 0 means unlimited. */
-  maxRequestBodyBytes: z.number().int().min(0).default(0),
+  maxRequestBodyBytes: _default(number().check(int(), gte(0)), 0),
   /** A client must send a whole request head within this time, or gets 408 and is closed. */
-  headersTimeoutMs: z.number().int().min(100).default(10_000),
+  headersTimeoutMs: _default(number().check(int(), gte(100)), 10_000),
   /** An idle keep-alive connection is closed after this time. */
-  idleTimeoutMs: z.number().int().min(100).default(60_000),
+  idleTimeoutMs: _default(number().check(int(), gte(100)), 60_000),
   /** How long protocol detection waits for the first bytes of a connection. */
-  detectTimeoutMs: z.number().int().min(10).default(5_000),
+  detectTimeoutMs: _default(number().check(int(), gte(10)), 5_000),
   /**
    * Time from sending a request until the response head arrives; past it the request gets
    * 504 with flag UT. 0 (the default) waits as long as the connection lives, as Istio does;
    * routes set their own timeouts.
    */
-  responseTimeoutMs: z.number().int().min(0).default(0),
+  responseTimeoutMs: _default(number().check(int(), gte(0)), 0),
   /** Connect timeout to an upstream endpoint or the local application. */
-  connectTimeoutMs: z.number().int().min(10).default(5_000),
+  connectTimeoutMs: _default(number().check(int(), gte(10)), 5_000),
   /** Most HTTP/1.1 connections kept to one endpoint; requests beyond wait in a bounded queue. */
-  maxConnectionsPerEndpoint: z.number().int().min(1).max(10_000).default(64),
+  maxConnectionsPerEndpoint: _default(number().check(int(), gte(1), lte(10_000)), 64),
   /** Most requests waiting for a connection to one endpoint; beyond, 503 with flag UO. */
-  maxPendingRequestsPerEndpoint: z.number().int().min(0).max(100_000).default(1024),
+  maxPendingRequestsPerEndpoint: _default(number().check(int(), gte(0), lte(100_000)), 1024),
 });
-export type Limits = z.infer<typeof LimitsSchema>;
+export type Limits = Infer<typeof LimitsSchema>;
 
-export const ProxySnapshotSchema = z.strictObject({
-  apiVersion: z.literal('weft.dev/v1alpha1'),
-  kind: z.literal('ProxySnapshot'),
+export const ProxySnapshotSchema = strictObject({
+  apiVersion: literal('weft.dev/v1alpha1'),
+  kind: literal('ProxySnapshot'),
   /** The version of the routes and policies below. */
-  routesVersion: z.string().min(1),
+  routesVersion: string().check(minLength(1)),
   /** The version of the endpoints below. */
-  endpointsVersion: z.string().min(1),
+  endpointsVersion: string().check(minLength(1)),
   /** Services this proxy calls (and its own, for inbound policy). */
-  services: z.array(ServiceConfigSchema).default([]),
+  services: _default(array(ServiceConfigSchema), []),
   /** Endpoints by service key `<name>.<namespace>`. */
-  endpoints: z.record(z.string(), z.array(EndpointSchema)).default({}),
+  endpoints: _default(record(string(), array(EndpointSchema)), {}),
   /**
    * How this proxy reaches each service of `endpoints`, by the same key: the service's
    * DestinationPolicy with the Mesh defaults for the sections it leaves out. Keyed by the
@@ -99,15 +120,15 @@ export const ProxySnapshotSchema = z.strictObject({
    * service without one (a snapshot written by hand) is balanced round robin with the
    * default connection-pool limits and budget, and no outlier detection or health checks.
    */
-  destinations: z.record(z.string(), DestinationPolicySnapshotSchema).default({}),
-  transport: TransportSchema.prefault({}),
-  limits: LimitsSchema.default(LimitsSchema.parse({})),
+  destinations: _default(record(string(), DestinationPolicySnapshotSchema), {}),
+  transport: prefault(TransportSchema, {}),
+  limits: _default(LimitsSchema, LimitsSchema.parse({})),
   /** Policies for requests to this proxy's own Service (authorization); the default allows all. */
-  inbound: InboundPolicySchema.prefault({}),
+  inbound: prefault(InboundPolicySchema, {}),
 });
-export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;
+export type ProxySnapshot = Infer<typeof ProxySnapshotSchema>;
 /** A snapshot as written by hand or sent on the wire, before defaults apply. */
-export type ProxySnapshotInput = z.input<typeof ProxySnapshotSchema>;
+export type ProxySnapshotInput = Input<typeof ProxySnapshotSchema>;
 
 /** The key by which a snapshot names a service. */
 export const serviceKey = (name: string, namespace: string): string => `${name}.${namespace}`;

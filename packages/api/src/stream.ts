@@ -1,4 +1,26 @@
-import { z } from 'zod';
+import {
+  _default,
+  array,
+  boolean,
+  discriminatedUnion,
+  gte,
+  int,
+  ipv4,
+  ipv6,
+  iso,
+  literal,
+  lte,
+  maxLength,
+  minLength,
+  number,
+  optional,
+  record,
+  startsWith,
+  strictObject,
+  string,
+  union,
+  type Infer,
+} from './zod-mini.js';
 import { AppProtocolSchema, ProxySnapshotSchema } from './snapshot.js';
 
 /**
@@ -20,73 +42,73 @@ export const MAX_STREAM_MESSAGE_BYTES = 16 * 1024 * 1024;
  * expires. Sent in the hello and again after every renewal, so that `weft check` and a root
  * rotation can tell which proxies still hold a certificate of the old root.
  */
-export const CertificateReportSchema = z.strictObject({
-  spiffeId: z.string().startsWith('spiffe://').max(2048),
+export const CertificateReportSchema = strictObject({
+  spiffeId: string().check(startsWith('spiffe://'), maxLength(2048)),
   /** `sha256:<hex>` public-key hash of the root the certificate chains to ('' when it chains to no root of the bundle). */
-  signerHash: z.string().max(80),
-  notBefore: z.iso.datetime().optional(),
-  notAfter: z.iso.datetime(),
+  signerHash: string().check(maxLength(80)),
+  notBefore: optional(iso.datetime()),
+  notAfter: iso.datetime(),
 });
-export type CertificateReport = z.infer<typeof CertificateReportSchema>;
+export type CertificateReport = Infer<typeof CertificateReportSchema>;
 
 /** The proxy's first message: the workload it serves and where other proxies reach it. */
-export const HelloSchema = z.strictObject({
-  type: z.literal('hello'),
+export const HelloSchema = strictObject({
+  type: literal('hello'),
   /** Workload name, unique in its namespace (defaults to service, address and port). */
-  workload: z.string().min(1).max(253),
-  service: z.string().min(1).max(63),
-  namespace: z.string().min(1).max(63),
+  workload: string().check(minLength(1), maxLength(253)),
+  service: string().check(minLength(1), maxLength(63)),
+  namespace: string().check(minLength(1), maxLength(63)),
   /** Where other proxies reach this one (its inbound mesh port). */
-  address: z.union([z.ipv4(), z.ipv6()]),
-  port: z.number().int().min(1).max(65535),
+  address: union([ipv4(), ipv6()]),
+  port: number().check(int(), gte(1), lte(65535)),
   appProtocol: AppProtocolSchema,
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: _default(record(string(), string()), {}),
   /** Services this proxy calls through explicit listeners (`name` or `name.namespace`). */
-  upstreams: z.array(z.string().min(1)).default([]),
+  upstreams: _default(array(string().check(minLength(1))), []),
   /**
    * True when the proxy has an HTTP proxy listener, through which its app may call any
    * service: the snapshot then holds every service of the mesh, not only `upstreams`.
    */
-  allServices: z.boolean().default(false),
+  allServices: _default(boolean(), false),
   /** The last version this proxy applied (from its cache), so an unchanged config costs nothing. */
-  lastVersion: z.string().optional(),
+  lastVersion: optional(string()),
   /** Unused: a proxy authenticates with its workload certificate (see identity.ts). */
-  token: z.string().optional(),
+  token: optional(string()),
   /** The workload certificate the proxy serves with, when it has one. */
-  certificate: CertificateReportSchema.optional(),
-  proxyVersion: z.string().default('0.1.0'),
+  certificate: optional(CertificateReportSchema),
+  proxyVersion: _default(string(), '0.1.0'),
 });
-export type Hello = z.infer<typeof HelloSchema>;
+export type Hello = Infer<typeof HelloSchema>;
 
-export const AckSchema = z.strictObject({ type: z.literal('ack'), version: z.string().min(1) });
-export const NackSchema = z.strictObject({
-  type: z.literal('nack'),
-  version: z.string().min(1),
+export const AckSchema = strictObject({ type: literal('ack'), version: string().check(minLength(1)) });
+export const NackSchema = strictObject({
+  type: literal('nack'),
+  version: string().check(minLength(1)),
   /** Why the proxy refused it (field and rule where it can). */
-  error: z.string().max(4096),
+  error: string().check(maxLength(4096)),
 });
 
 /** The proxy renewed its workload certificate. */
-export const CertificateMessageSchema = z.strictObject({ type: z.literal('certificate'), certificate: CertificateReportSchema });
+export const CertificateMessageSchema = strictObject({ type: literal('certificate'), certificate: CertificateReportSchema });
 
 /** Every message a proxy sends. */
-export const ProxyMessageSchema = z.discriminatedUnion('type', [HelloSchema, AckSchema, NackSchema, CertificateMessageSchema]);
-export type ProxyMessage = z.infer<typeof ProxyMessageSchema>;
+export const ProxyMessageSchema = discriminatedUnion('type', [HelloSchema, AckSchema, NackSchema, CertificateMessageSchema]);
+export type ProxyMessage = Infer<typeof ProxyMessageSchema>;
 
 /** A snapshot pushed to a proxy; `version` is `routesVersion/endpointsVersion`. */
-export const SnapshotMessageSchema = z.strictObject({
-  type: z.literal('snapshot'),
-  version: z.string().min(1),
+export const SnapshotMessageSchema = strictObject({
+  type: literal('snapshot'),
+  version: string().check(minLength(1)),
   snapshot: ProxySnapshotSchema,
 });
 
 /** The control plane refuses the stream (bad hello, unknown token); it closes after. */
-export const StreamErrorSchema = z.strictObject({
-  type: z.literal('error'),
-  code: z.string(),
-  message: z.string(),
+export const StreamErrorSchema = strictObject({
+  type: literal('error'),
+  code: string(),
+  message: string(),
 });
 
 /** Every message the control plane sends. */
-export const ControlPlaneMessageSchema = z.discriminatedUnion('type', [SnapshotMessageSchema, StreamErrorSchema]);
-export type ControlPlaneMessage = z.infer<typeof ControlPlaneMessageSchema>;
+export const ControlPlaneMessageSchema = discriminatedUnion('type', [SnapshotMessageSchema, StreamErrorSchema]);
+export type ControlPlaneMessage = Infer<typeof ControlPlaneMessageSchema>;

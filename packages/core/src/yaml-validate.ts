@@ -9,14 +9,16 @@ import {
   parseAllDocuments,
   type Document,
 } from 'yaml';
-import type { z } from 'zod';
+import { safeParse, type $ZodIssue, type $ZodType } from 'zod/v4/core';
 import { WeftError } from './weft-error.js';
 
 /**
  * Validated configuration documents read from YAML (or JSON, which is YAML): every problem
  * is reported at the line and column of the node it concerns, with the field path and the
  * rule, so that a user fixes a file without guessing. Generic over the schema, so that the
- * proxy's `--config` file and `weft apply` share one reader.
+ * proxy's `--config` file and `weft apply` share one reader. Schemas are taken as zod's core
+ * type and parsed with core's `safeParse`, so that both classic schemas (the resource kinds)
+ * and zod/mini ones (the snapshot, which the proxy loads without classic zod) are accepted.
  */
 
 /** One problem found in a configuration file, located in its source. */
@@ -84,7 +86,7 @@ export const formatFieldPath = (path: readonly PropertyKey[]): string => {
   return out;
 };
 
-type ZodIssue = z.core.$ZodIssue;
+type ZodIssue = $ZodIssue;
 
 /** The source offset of a node, or undefined when it has no range (e.g. created, not parsed). */
 const startOf = (node: unknown): number | undefined => {
@@ -205,7 +207,7 @@ const sortIssues = (issues: ConfigIssue[]): ConfigIssue[] =>
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
 
 /** Converts one document to plain data and validates it; throws with every issue located. */
-const validateDocument = <T>(schema: z.ZodType<T>, doc: Document, lc: LineCounter, file: string): T => {
+const validateDocument = <T>(schema: $ZodType<T>, doc: Document, lc: LineCounter, file: string): T => {
   let data: unknown;
   try {
     // The default alias limit guards against "billion laughs" documents.
@@ -215,7 +217,7 @@ const validateDocument = <T>(schema: z.ZodType<T>, doc: Document, lc: LineCounte
     const message = err instanceof Error ? err.message : String(err);
     throw new ConfigValidationError([{ file, line, column, field: '', path: [], message }]);
   }
-  const result = schema.safeParse(data);
+  const result = safeParse(schema, data);
   if (result.success) return result.data;
   throw new ConfigValidationError(sortIssues(issuesOf(doc, result.error.issues, lc, file)));
 };
@@ -226,7 +228,7 @@ const validateDocument = <T>(schema: z.ZodType<T>, doc: Document, lc: LineCounte
  * (`WEFT_ERR_CONFIG_INVALID`) listing every syntax error, or every schema issue of every
  * document, as `fileName:line:col: field: rule`; nothing is returned unless all are valid.
  */
-export const parseDocuments = <T>(schema: z.ZodType<T>, text: string, fileName: string): T[] => {
+export const parseDocuments = <T>(schema: $ZodType<T>, text: string, fileName: string): T[] => {
   const { docs, lc } = parseYaml(text, fileName);
   const values: T[] = [];
   const issues: ConfigIssue[] = [];
@@ -246,7 +248,7 @@ export const parseDocuments = <T>(schema: z.ZodType<T>, text: string, fileName: 
  * Like {@link parseDocuments} for a file that must hold exactly one document: zero or
  * several documents are a `WEFT_ERR_CONFIG_INVALID` error too.
  */
-export const parseDocument = <T>(schema: z.ZodType<T>, text: string, fileName: string): T => {
+export const parseDocument = <T>(schema: $ZodType<T>, text: string, fileName: string): T => {
   const { docs, lc } = parseYaml(text, fileName);
   const [only, second] = docs;
   if (only === undefined) {
@@ -277,9 +279,9 @@ export const readConfigText = async (path: string): Promise<string> => {
  * Reads `path` and validates every document in it, as {@link parseDocuments} does, naming
  * the file by `path` in messages. An unreadable file throws `WEFT_ERR_CONFIG_READ`.
  */
-export const readDocumentsFile = async <T>(schema: z.ZodType<T>, path: string): Promise<T[]> =>
+export const readDocumentsFile = async <T>(schema: $ZodType<T>, path: string): Promise<T[]> =>
   parseDocuments(schema, await readConfigText(path), path);
 
 /** Reads `path` and validates its single document, as {@link parseDocument} does. */
-export const readDocumentFile = async <T>(schema: z.ZodType<T>, path: string): Promise<T> =>
+export const readDocumentFile = async <T>(schema: $ZodType<T>, path: string): Promise<T> =>
   parseDocument(schema, await readConfigText(path), path);

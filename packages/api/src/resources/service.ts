@@ -23,7 +23,7 @@ export const ServicePortSchema = z
   .strictObject({
     name: dnsLabel().optional().describe('Port name (what `sectionName` in routes and policies refers to); required when there are several ports.'),
     port: portNumber().describe('Port number callers address (`http://reviews:9080/`).'),
-    appProtocol: AppProtocolSchema.default('http').describe('What the port speaks: `http` (default), `http2`, `grpc` or `tcp` (opaque, no HTTP features).'),
+    appProtocol: z._default(AppProtocolSchema, 'http').describe('What the port speaks: `http` (default), `http2`, `grpc` or `tcp` (opaque, no HTTP features).'),
   })
   .describe('A port of the Service.');
 export type ServicePort = z.infer<typeof ServicePortSchema>;

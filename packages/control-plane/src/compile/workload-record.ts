@@ -21,7 +21,7 @@ export const WorkloadRecordSchema = z.strictObject({
   healthy: z.boolean(),
   source: z.enum(['proxy', 'declared']),
   /** What the proxy said its application speaks; used for a Service implied by registration. */
-  appProtocol: AppProtocolSchema.optional(),
+  appProtocol: z.optional(AppProtocolSchema),
   /** Relative share among the service's instances (Workload `spec.weight`); default 1. */
   weight: z.number().int().min(1).max(1000).optional(),
 });
