@@ -8,13 +8,11 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = `${root}packages/cli/bundle`;
+// `--outdir DIR` builds elsewhere, to compare a candidate with the installed bundle.
+const outdirArg = process.argv.indexOf('--outdir');
+const outdir = outdirArg > 0 ? process.argv[outdirArg + 1] : `${root}packages/cli/bundle`;
 rmSync(outdir, { recursive: true, force: true });
-await build({
-  // csr-child runs in a child process of the sidecar at certificate issuance, next to the
-  // chunk that spawns it (see packages/proxy/src/identity/key-and-csr.ts).
-  entryPoints: { main: `${root}packages/cli/src/main.ts`, 'csr-child': `${root}packages/proxy/src/identity/csr-child.ts` },
-  outdir,
+const common = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -26,4 +24,12 @@ await build({
   // Some dependencies are CommonJS and call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __weftRequire } from 'node:module'; const require = __weftRequire(import.meta.url);" },
   logLevel: 'warning',
-});
+};
+// csr-child runs in a child process of the sidecar at certificate issuance, next to the
+// chunk that spawns it (see packages/proxy/src/identity/key-and-csr.ts).
+const csrChild = `${root}packages/proxy/src/identity/csr-child.ts`;
+await build({ ...common, entryPoints: { main: `${root}packages/cli/src/main.ts`, 'csr-child': csrChild }, outdir });
+// The sidecar (`weft proxy`) is built apart, into bundle/sidecar/: in one build with the
+// other commands, the chunks it shares with them carry what they use (all of zod's classic
+// API and its locales, for the resource schemas) and cost every sidecar about 2 MB more.
+await build({ ...common, entryPoints: { main: `${root}packages/cli/src/sidecar-main.ts`, 'csr-child': csrChild }, outdir: `${outdir}/sidecar` });

@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander';
-import { WeftError } from '@weft/core';
+import type { Command } from 'commander';
+import { newProgram, runProgram } from './program.js';
 
 type Registrar = (program: Command) => void;
 
@@ -29,38 +29,14 @@ const COMMANDS: Readonly<Record<string, () => Promise<Registrar>>> = {
  * without, every subcommand (for help and unknown-command errors).
  */
 export const buildProgram = async (command?: string): Promise<Command> => {
-  const program = new Command('weft')
-    .description('Weft: a service mesh for any service, with or without Kubernetes')
-    .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride();
+  const program = newProgram();
   const load = command !== undefined && command in COMMANDS ? [COMMANDS[command]] : Object.values(COMMANDS);
   for (const registrar of load) if (registrar !== undefined) (await registrar())(program);
   return program;
 };
 
-/**
- * Runs the CLI. A WeftError is printed as `error CODE: message` (the message names file,
- * line and field where it can) and exits 1; usage errors exit 2.
- */
-export const main = async (argv: readonly string[]): Promise<void> => {
-  const program = await buildProgram(argv[0]);
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    if (err instanceof WeftError) {
-      process.stderr.write(`error ${err.code}: ${err.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  }
-};
+/** Runs the CLI (see {@link runProgram} for how errors end). */
+export const main = async (argv: readonly string[]): Promise<void> => runProgram(await buildProgram(argv[0]), argv);
 
 // Run when executed directly (tests start the sources with tsx).
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
