@@ -9,6 +9,7 @@
 // event loop (except weft-2hop-c2, `--concurrency 2`).
 
 import fs from 'node:fs';
+import { sidecarLaunch } from './sidecar-launch.mjs';
 import path from 'node:path';
 import { BODY } from './body.mjs';
 import { freePort, httpGet, start, waitFor, run, tail } from './proc.mjs';
@@ -307,10 +308,8 @@ const startWeft = async (ctx, name, { service, port, appPort, upstream, snapshot
   const file = path.join(dir, 'snapshot.yaml');
   fs.writeFileSync(file, snapshot);
   const admin = await freePort();
-  // The Node flags every sidecar runs with (SIDECAR_NODE_FLAGS in packages/proxy: the bin's
-  // shebang passes them, but the benchmark starts the bin with `node` directly).
-  // WEFT_BENCH_NODE_FLAGS overrides them, to measure their cost.
-  const nodeFlags = (process.env.WEFT_BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+  const launch = sidecarLaunch(ctx.root, ctx.weft.bin);
+  const nodeFlags = launch.nodeFlags;
   const args = [...nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port)];
   if (appPort) args.push('--app-port', String(appPort));
   if (upstream) args.push('--upstream', upstream);
@@ -319,10 +318,10 @@ const startWeft = async (ctx, name, { service, port, appPort, upstream, snapshot
   const proc = start(name, process.execPath, args, {
     cwd: ctx.root,
     logFile: path.join(dir, 'stdout.log'),
-    env: { WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
+    env: { ...launch.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
   });
   proc.admin = admin;
-  proc.command = ['node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a))].join(' ');
+  proc.command = [...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`), 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a))].join(' ');
   return proc;
 };
 

@@ -11,6 +11,7 @@
 // is not counted in the proxies' CPU or memory; its own numbers are recorded beside them.
 
 import fs from 'node:fs';
+import { sidecarLaunch } from './sidecar-launch.mjs';
 import path from 'node:path';
 import { Unavailable } from './configs.mjs';
 import { BODY } from './body.mjs';
@@ -75,7 +76,8 @@ const startMeshProxy = async (ctx, cp, name, { service, port, appPort, upstream 
   const admin = await freePort();
   const tokenFile = path.join(dir, 'join-token');
   fs.writeFileSync(tokenFile, await createJoinToken(cp, service), { mode: 0o600 });
-  const nodeFlags = (process.env.WEFT_BENCH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+  const launch = sidecarLaunch(ctx.root, ctx.weft.bin);
+  const nodeFlags = launch.nodeFlags;
   const args = [
     ...nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port),
     '--control-plane', `127.0.0.1:${cp.stream}`, '--token-file', tokenFile, '--data-dir', path.join(dir, 'data'),
@@ -86,10 +88,10 @@ const startMeshProxy = async (ctx, cp, name, { service, port, appPort, upstream 
   const proc = start(name, process.execPath, args, {
     cwd: ctx.root,
     logFile: path.join(dir, 'stdout.log'),
-    env: { WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
+    env: { ...launch.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
   });
   proc.admin = admin;
-  proc.command = ['node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a.startsWith(ctx.tmp) ? a.replace(ctx.tmp, '$TMP') : a))].join(' ');
+  proc.command = [...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`), 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a.startsWith(ctx.tmp) ? a.replace(ctx.tmp, '$TMP') : a))].join(' ');
   return proc;
 };
 

@@ -7,7 +7,7 @@ export { FileSnapshotSource } from './config/file-snapshot-source.js';
 export { startAdminServer, type AdminConfigView, type AdminState } from './admin/admin-server.js';
 export { MetricsRegistry } from './telemetry/registry.js';
 export { mergeExpositions } from './telemetry/merge-exposition.js';
-export { SIDECAR_NODE_FLAGS } from './runtime/node-flags.js';
+export { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from './runtime/node-flags.js';
 export {
   authzPath,
   compileAuthorizer,

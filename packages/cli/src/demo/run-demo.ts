@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { WeftError } from '@weft/core';
-import { SIDECAR_NODE_FLAGS } from '@weft/proxy';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '@weft/proxy';
 import { cliEntry, findUp } from '../paths.js';
 import { loadDemoMesh, type DemoMesh } from './mesh-config.js';
 import { Monitor, type EdgeInfo, type MonitoredSidecar, type ServiceInfo } from './monitor.js';
@@ -328,7 +328,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
       role: 'sidecar',
       command: process.execPath,
       args: [...nodeFlags(), ...SIDECAR_NODE_FLAGS, CLI_ENTRY, 'proxy', ...s.args],
-      env: childEnv({}),
+      env: childEnv(SIDECAR_ENV),
       logFile: join(paths.logs, `${s.name}.sidecar.log`),
     });
     const m = await child.waitForLine(/^weft proxy ready (\{.*\})\s*$/, SIDECAR_READY_TIMEOUT_MS);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { SIDECAR_NODE_FLAGS } from '@weft/proxy';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '@weft/proxy';
 
 /** The ports a `weft proxy` prints on its ready line (`weft proxy ready {json}`). */
 export interface SidecarPorts {
@@ -62,7 +62,7 @@ const waitForAdminReady = async (port: number, deadline: number, gone: () => boo
 
 /**
  * Spawns `weft proxy ...proxyArgs` from this CLI's entry (`entry`, default `process.argv[1]`)
- * with {@link SIDECAR_NODE_FLAGS}, in its own process group so that a terminal's Ctrl-C
+ * with {@link SIDECAR_NODE_FLAGS} and {@link SIDECAR_ENV}, in its own process group so that a terminal's Ctrl-C
  * reaches the app only (`weft run` decides when the sidecar drains). Its stderr (logs) is
  * inherited; its stdout after the ready line is copied to our stderr, so that the app's
  * stdout stays its own.
@@ -73,7 +73,7 @@ export const startSidecarProcess = (proxyArgs: readonly string[], readyTimeoutMs
     // never outlives a `weft run` that was killed outright (see commands/proxy.ts).
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     detached: true,
-    env: { ...process.env, WEFT_PROXY_PARENT_CHANNEL: '1' },
+    env: { ...SIDECAR_ENV, ...process.env, WEFT_PROXY_PARENT_CHANNEL: '1' },
   });
   child.channel?.unref();
   let exitCode: number | null | undefined;
