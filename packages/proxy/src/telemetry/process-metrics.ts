@@ -1,6 +1,17 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MetricsRegistry } from './registry.js';
 
+/** How often the event-loop sampler's timer fires. */
+const LAG_RESOLUTION_MS = 20;
+
+/**
+ * The lag in one event-loop sample, in seconds. The sampler records the time between two
+ * firings of its timer, so a loop that is never late still reads the timer's interval:
+ * that is taken off. Without samples yet (NaN) the lag is 0.
+ */
+export const lagSeconds = (intervalNs: number, resolutionMs: number): number =>
+  Number.isFinite(intervalNs) ? Math.max(0, intervalNs - resolutionMs * 1e6) / 1e9 : 0;
+
 /** Handle on the process metrics; `stop()` ends the event-loop sampling. */
 export interface ProcessMetrics {
   stop(): void;
@@ -11,7 +22,8 @@ export interface ProcessMetrics {
  * defaults name them, so that stock dashboards work): `process_resident_memory_bytes`,
  * `process_cpu_seconds_total`, `process_start_time_seconds`, and event-loop lag from
  * `perf_hooks.monitorEventLoopDelay` (a native sampler, so nothing runs in JavaScript
- * between scrapes). Lag values cover the time since the previous scrape.
+ * between scrapes). Lag values cover the time since the previous scrape, and are how late
+ * the loop was, the sampler's own interval taken off.
  */
 export const registerProcessMetrics = (registry: MetricsRegistry): ProcessMetrics => {
   registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [], (g) =>
@@ -31,10 +43,9 @@ export const registerProcessMetrics = (registry: MetricsRegistry): ProcessMetric
     g.labels().set(startSeconds),
   );
 
-  const delay = monitorEventLoopDelay({ resolution: 20 });
+  const delay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   delay.enable();
-  // Values are in nanoseconds; without samples yet (mean is NaN) report 0.
-  const seconds = (ns: number): number => (Number.isFinite(ns) ? ns / 1e9 : 0);
+  const seconds = (ns: number): number => lagSeconds(ns, LAG_RESOLUTION_MS);
   let p99 = 0;
   let max = 0;
   registry.gauge('nodejs_eventloop_lag_seconds', 'Mean event loop lag since the last scrape, in seconds.', [], (g) => {

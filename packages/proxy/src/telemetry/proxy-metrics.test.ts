@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createProxyMetrics, DURATION_BUCKETS_MS } from './proxy-metrics.js';
 import { MetricsRegistry } from './registry.js';
+import { lagSeconds } from './process-metrics.js';
 
 const setup = (t: { after(fn: () => void): void }) => {
   const registry = new MetricsRegistry();
@@ -153,4 +154,12 @@ test('recordHttp reuses cached series without allocating', (t) => {
   }
   assert.ok(largest < 64 * 1024, `young generation grew by ${largest} bytes`);
   assert.match(registry.render(), /response_code="200",response_flags="-",grpc_response_status=""\} 450000$/m);
+});
+
+test('event-loop lag leaves out the sampler interval: an idle loop reads 0, not 20 ms', () => {
+  // The sampler records the time between firings of a 20 ms timer.
+  assert.equal(lagSeconds(20_000_000, 20), 0);
+  assert.equal(lagSeconds(19_900_000, 20), 0, 'a firing a little early is no lag');
+  assert.equal(lagSeconds(23_500_000, 20), 0.0035);
+  assert.equal(lagSeconds(Number.NaN, 20), 0, 'no samples yet');
 });
