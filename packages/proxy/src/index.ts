@@ -8,6 +8,7 @@ export { startAdminServer, type AdminConfigView, type AdminState } from './admin
 export { MetricsRegistry } from './telemetry/registry.js';
 export { mergeExpositions } from './telemetry/merge-exposition.js';
 export { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from './runtime/node-flags.js';
+export { settleHeap } from './runtime/settle-heap.js';
 export {
   authzPath,
   compileAuthorizer,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ProxyBootstrapSchema, UpstreamFlagSchema, type ProxyBootstrap } from '@weft/api/data-plane';
 import { createLogger, WeftError } from '@weft/core';
-import { FileSnapshotSource, startSidecar, type Sidecar, type SidecarOptions } from '@weft/proxy';
+import { FileSnapshotSource, settleHeap, startSidecar, type Sidecar, type SidecarOptions } from '@weft/proxy';
 import { join } from 'node:path';
 import cluster from 'node:cluster';
 import { printReady, runPrimary, serveAsWorker, workerStateChanged } from './proxy-workers.js';
@@ -204,6 +204,7 @@ export const registerProxyCommand = (program: Command): void => {
         logger.flush();
         process.exit(0);
       }
+      settleHeap();
       if (isWorker) serveAsWorker(running);
       // One machine-readable line on stdout says where everything listens.
       else printReady(running.proxy.ports, running.admin?.port);

@@ -6,9 +6,10 @@
  * to tell apart from noise in the benchmark (each scavenge finds only the few requests in
  * flight alive). V8 reads these at start only, so whoever starts a sidecar passes them (the
  * `weft` bin's shebang does, and so do `weft demo`, `weft run` and the benchmark);
- * elsewhere set `NODE_OPTIONS=--max-semi-space-size=1`.
+ * elsewhere set `NODE_OPTIONS="--max-semi-space-size=1 --expose-gc"`. `--expose-gc` lets the
+ * sidecar drop its start-up code once started (see settle-heap.ts).
  */
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
 
 /**
  * Environment a sidecar process should start with: glibc's allocator settings, read once
