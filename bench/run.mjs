@@ -33,6 +33,8 @@ const withTwins = (configs, extra) =>
     const at = list.findIndex((x) => x.name === c.twin);
     return at < 0 ? [...list, c] : [...list.slice(0, at + 1), c, ...list.slice(at + 1)];
   }, configs);
+// The configuration issue 2's targets are judged on (against haproxy-2hop).
+const JUDGED = 'weft-2hop';
 const CONFIGS = withTwins([...BASE_CONFIGS, ...MTLS_CONFIGS], POLICY_CONFIGS);
 const upConfig = (ctx, cfg) => (cfg.mtls ? upWeftMtls(ctx, cfg) : cfg.policies ? upWeftPolicies(ctx, cfg) : up(ctx, cfg));
 
@@ -114,7 +116,7 @@ const selectConfigs = (opts) => {
 
 const opts = parseArgs(process.argv.slice(2));
 const T = opts.quick
-  ? { warmupS: 1, wrkS: 3, rateWarmupS: 1, rateS: 3, quietWaitS: 3, budgetMs: 3 * 60_000 }
+  ? { warmupS: 1, wrkS: 3, rateWarmupS: 1, rateS: 3, quietWaitS: 3, budgetMs: 4 * 60_000 }
   : { warmupS: 2, wrkS: 10, rateWarmupS: 2, rateS: 10, quietWaitS: 4, budgetMs: 8 * 60_000 };
 /** Machine CPU busy (%) from other processes under which a configuration starts without waiting. */
 const QUIET_PCT = 10;
@@ -317,6 +319,21 @@ const main = async () => {
     if (again.status !== 'ok' || twinAgain.status !== 'ok') continue;
     mine.secondRound = { rps: again.throughput.rps, cpuUsPerReq: again.cpuUsPerReq };
     twin.secondRound = { rps: twinAgain.throughput.rps, cpuUsPerReq: twinAgain.cpuUsPerReq };
+  }
+  // The configuration issue 2's targets judge is measured once more right before its HAProxy
+  // reference, the other order from the first pass (where HAProxy ran minutes earlier): its
+  // ratios to HAProxy are the geometric mean of the two rounds (report.mjs), so that neither
+  // the order nor a slow phase of the host during one of them decides the verdict.
+  for (const cfg of selected.filter((c) => c.name === JUDGED)) {
+    const mine = results.find((r) => r.name === cfg.name);
+    const ref = results.find((r) => r.name === cfg.ref);
+    const refCfg = selected.find((c) => c.name === cfg.ref);
+    if (exiting || mine?.status !== 'ok' || ref?.status !== 'ok' || !refCfg) continue;
+    say(`${cfg.name}: second round, right before ${cfg.ref}`);
+    const again = await measure(cfg, ctx);
+    const refAgain = await measure(refCfg, ctx);
+    if (again.status !== 'ok' || refAgain.status !== 'ok') continue;
+    mine.refRound = { rps: again.throughput.rps, cpuUsPerReq: again.cpuUsPerReq, refRps: refAgain.throughput.rps, refCpuUsPerReq: refAgain.cpuUsPerReq };
   }
   // The backend alone once more, last: on this shared VM the tail of one 10 s latency run
   // swings by several ms with what the host does, and every configuration's added latency

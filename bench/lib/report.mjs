@@ -32,8 +32,14 @@ export const summarize = (results) => {
     const twin = r.twin && by[r.twin]?.status === 'ok' ? by[r.twin] : null;
     row.rps = Math.round(r.throughput.rps);
     row.cpuUsPerReq = r.hops ? r2(r.cpuUsPerReq) : null;
-    row.throughputVsHaproxy = ref ? r3(r.throughput.rps / ref.throughput.rps) : null;
-    row.cpuVsHaproxy = ref && r.hops ? r3(r.cpuUsPerReq / ref.cpuUsPerReq) : null;
+    // Both orders when the run measured the configuration again right before its reference
+    // (run.mjs): the geometric mean of the two rounds' ratios.
+    const rr = ref ? r.refRound : undefined;
+    row.throughputVsHaproxyRounds = ref ? [r3(r.throughput.rps / ref.throughput.rps), ...(rr ? [r3(rr.rps / rr.refRps)] : [])] : [];
+    row.cpuVsHaproxyRounds = ref && r.hops ? [r3(r.cpuUsPerReq / ref.cpuUsPerReq), ...(rr ? [r3(rr.cpuUsPerReq / rr.refCpuUsPerReq)] : [])] : [];
+    const geomean = (xs) => (xs.length === 0 ? null : r3(Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)));
+    row.throughputVsHaproxy = geomean(row.throughputVsHaproxyRounds);
+    row.cpuVsHaproxy = geomean(row.cpuVsHaproxyRounds);
     if (r.twin) {
       row.twin = r.twin;
       // Both orders when the run measured the pair twice (run.mjs): the geometric mean of the
@@ -187,6 +193,12 @@ export const markdown = ({ meta, rows, results }) => {
   if (bg.length) {
     out.push('');
     out.push('Machine CPU busy in the second before each configuration (other processes; 0% is a quiet machine): ' + bg.map((r) => `${r.name} ${f(r.backgroundBusyPct, 0)}%`).join(', ') + '.');
+  }
+  for (const t of rows.filter((r) => r.throughputVsHaproxyRounds?.length > 1)) {
+    out.push('');
+    out.push(`${t.name} against HAProxy in both orders (first pass, HAProxy minutes earlier; then ${t.name} right before it): ` +
+      `throughput ${t.throughputVsHaproxyRounds.join(' and ')}, CPU per request ${t.cpuVsHaproxyRounds.join(' and ')}; ` +
+      `its "x HAProxy" columns and targets use the geometric mean of the two (req/s and CPU us/req are the first pass's).`);
   }
   for (const t of rows.filter((r) => r.twin && r.throughputVsTwin !== null && r.throughputVsTwin !== undefined)) {
     out.push('');
