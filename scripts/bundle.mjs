@@ -12,7 +12,23 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdirArg = process.argv.indexOf('--outdir');
 const outdir = outdirArg > 0 ? process.argv[outdirArg + 1] : `${root}packages/cli/bundle`;
 rmSync(outdir, { recursive: true, force: true });
+// `node:tls` through require(), not as an ES module: Node builds an ES module view of a
+// built-in by reading every export, and reading `tls.rootCertificates` materialises all of
+// Node's root certificates as strings, about 0.3 MB that a sidecar (which trusts only its
+// mesh's CA) never uses. esbuild's CommonJS interop reads exports only when used.
+const tlsThroughRequire = {
+  name: 'tls-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?tls$/ }, (args) =>
+      // The require() inside the wrapper is the real built-in.
+      args.namespace === 'tls-through-require' ? { path: 'node:tls', external: true } : { path: 'node:tls', namespace: 'tls-through-require' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'tls-through-require' }, () => ({ contents: "module.exports = require('node:tls');", loader: 'js' }));
+  },
+};
+
 const common = {
+  plugins: [tlsThroughRequire],
   bundle: true,
   splitting: true,
   format: 'esm',
