@@ -21,7 +21,7 @@ import {
   type TestPki,
   type TmpDir,
 } from '@weft/testing';
-import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion, upstreamPortOf } from './http1-mesh-fixture.js';
 
 const TD = 'test.local';
 const principal = (name: string): string => `spiffe://${TD}/ns/default/sa/${name}`;
@@ -105,11 +105,6 @@ before(async () => {
     startProxy(ctx, dir, callerSnapshot('client'), ['--service', 'client', '--upstream', 'svc:0', '--upstream', 'grpcsvc:0']),
     startProxy(ctx, dir, callerSnapshot('intruder'), ['--service', 'intruder', '--upstream', 'svc:0']),
   ]);
-  const port = (p: ProxyProcess, s: string): number => {
-    const n = p.ports.upstreams[s];
-    assert.ok(n !== undefined, `no upstream listener ${s}`);
-    return n;
-  };
   world = {
     pki,
     dir,
@@ -119,8 +114,8 @@ before(async () => {
     serverSnapshot,
     grpcServer,
     serverPort,
-    client: { svc: port(client, 'svc'), grpcsvc: port(client, 'grpcsvc') },
-    intruder: { svc: port(intruder, 'svc') },
+    client: { svc: upstreamPortOf(client, 'svc'), grpcsvc: upstreamPortOf(client, 'grpcsvc') },
+    intruder: { svc: upstreamPortOf(intruder, 'svc') },
   };
 });
 

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { createTmpDir, freePort, startHttp1Echo } from '@weft/testing';
 import { fakeSnapshot, startFakeControlPlane } from './control-fake-cp.js';
 import { configOf, eventually, get, getMtls, startControlPlaneProcess, startStreamProxy } from './control-fixture.js';
+import { upstreamPortOf } from './http1-mesh-fixture.js';
 
 test('the control plane stops and comes back: traffic flows on the last config meanwhile, then the proxies re-sync', async (t) => {
   const dir = await createTmpDir({ prefix: 'cp-restart', t });
@@ -19,7 +20,7 @@ test('the control plane stops and comes back: traffic flows on the last config m
   const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
   const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo')], await cp.token('echo'));
   const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web')], await cp.token('web'));
-  const port = web.ports.upstreams['echo'] ?? 0;
+  const port = upstreamPortOf(web, 'echo');
   await eventually('traffic through web to echo', async () => {
     const r = await get(port);
     return 'status' in r && r.status === 200 && r.servedBy === 'app';

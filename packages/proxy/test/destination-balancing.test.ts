@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createTmpDir, freePort } from '@weft/testing';
-import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, waitForVersion, type EndpointInput, type ProxyProcess } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, waitForVersion, type EndpointInput, type ProxyProcess, upstreamPortOf } from './http1-mesh-fixture.js';
 import { hitsOf, startBackends, type Backend } from './labelled-backends.js';
 
 interface Reply {
@@ -88,7 +88,7 @@ describe('destination policies through the proxy', () => {
       '--label',
       'zone=a',
     ]);
-    port = proxy.ports.upstreams['web'] ?? 0;
+    port = upstreamPortOf(proxy, 'web');
     ctx.after(async () => {
       agent.destroy();
     });

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { createTmpDir, freePort, startWeft } from '@weft/testing';
 import { configOf, eventually, startControlPlaneProcess, startStreamProxy, type Started, type ProxyPorts } from './control-fixture.js';
-import { metric } from './http1-mesh-fixture.js';
+import { metric, upstreamPortOf } from './http1-mesh-fixture.js';
 import { hitsOf, startBackends, type Backend } from './labelled-backends.js';
 
 /** A long ejection: the failing instance must stay out for the rest of the test. */
@@ -74,7 +74,7 @@ test('DestinationPolicy outlier detection and HTTPRoute retry, applied through t
     startStreamProxy(t, streamPort, ['--service', 'web', '--workload', b.name, '--app-port', String(b.port), '--data-dir', dir.join(b.name)], await cp.token('web'));
   await Promise.all([instance(one), instance(two)]);
   const client = await startStreamProxy(t, streamPort, ['--service', 'client', '--upstream', 'web:0', '--data-dir', dir.join('client')], await cp.token('client'));
-  const port = client.ports.upstreams['web'] ?? 0;
+  const port = upstreamPortOf(client, 'web');
   const view = async (): Promise<CallerView> => (await configOf(client)) as unknown as CallerView;
 
   /** `n` calls through the caller, one after another; their statuses, by count. */

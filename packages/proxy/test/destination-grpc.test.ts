@@ -21,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createTmpDir, freePort, grpcEchoClient, startGrpcEcho, type GrpcEcho, type GrpcEchoClient } from '@weft/testing';
 import { startFlakyGrpc, type FlakyGrpc } from './grpc-flaky-server.js';
-import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, type ProxyProcess, type TestContext, upstreamPortOf } from './http1-mesh-fixture.js';
 
 /** Backoff short enough that retries do not slow the suite. */
 const FAST_BACKOFF = { baseMs: 1, maxMs: 5 };
@@ -136,9 +136,7 @@ describe('destination policies over HTTP/2 and gRPC', () => {
     const services = ['retry', 'plain', 'pair', 'cb', 'outlier'];
     proxy = await startProxy(ctx, dir, config, ['--service', 'client', ...services.flatMap((s) => ['--upstream', `${s}:0`])]);
     for (const s of services) {
-      const p = proxy.ports.upstreams[s];
-      assert.ok(p !== undefined, `no listener for ${s}: ${JSON.stringify(proxy.ports)}`);
-      const c = grpcEchoClient(`127.0.0.1:${p}`);
+      const c = grpcEchoClient(`127.0.0.1:${upstreamPortOf(proxy, s)}`);
       clients[s] = c;
       ctx.after(async () => c.close());
     }

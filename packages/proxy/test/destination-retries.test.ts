@@ -21,7 +21,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createTmpDir, freePort } from '@weft/testing';
 import { startFlakyBackend, type FlakyBackend, type SeenRequest } from './flaky-backend.js';
-import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, type ProxyProcess, type ServiceInput } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, snapshot, startProxy, suiteContext, type ProxyProcess, type ServiceInput, upstreamPortOf } from './http1-mesh-fixture.js';
 
 interface Reply {
   readonly status: number;
@@ -173,9 +173,7 @@ describe('destination retries and connection pools (HTTP/1.1)', () => {
     const services = ['web', 'pair', 'dead', 'cb', 'cbconn', 'noretry', 'slow', 'leak', 'queue'];
     proxy = await startProxy(ctx, dir, config, ['--service', 'client', ...services.flatMap((s) => ['--upstream', `${s}:0`])]);
     for (const s of services) {
-      const p = proxy.ports.upstreams[s];
-      assert.ok(p !== undefined, `no listener for ${s}: ${JSON.stringify(proxy.ports)}`);
-      ports[s] = p;
+      ports[s] = upstreamPortOf(proxy, s);
     }
     ctx.after(async () => {
       agent.destroy();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { createTmpDir, startWsEcho } from '@weft/testing';
-import { eventually, snapshot, startProxy, suiteContext } from './http1-mesh-fixture.js';
+import { eventually, snapshot, startProxy, suiteContext, upstreamPortOf } from './http1-mesh-fixture.js';
 
 /** Opens a WebSocket: the socket once open, or the status and x-weft-error of a refused upgrade. */
 const open = (url: string): Promise<{ ws: WebSocket } | { refused: number; error: string }> =>
@@ -34,7 +34,7 @@ describe('WebSocket and the breaker (HTTP/1.1 upgrade)', () => {
       destinations: { 'ws.default': { connectionPool: { maxRequests: 1, maxPendingRequests: 1024, maxConnections: 1024, maxRetries: 3 } } },
     };
     const proxy = await startProxy(ctx, dir, config, ['--service', 'client', '--upstream', 'ws:0']);
-    url = `ws://127.0.0.1:${proxy.ports.upstreams['ws'] ?? 0}/`;
+    url = `ws://127.0.0.1:${upstreamPortOf(proxy, 'ws')}/`;
   });
   after(() => ctx.cleanup());
 

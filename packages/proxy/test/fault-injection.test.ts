@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { ECHO_METHODS, createTmpDir, grpcEchoClient, startGrpcEcho, startHttp1Echo, type GrpcEcho, type Http1Echo } from '@weft/testing';
-import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, upstreamPortOf } from './http1-mesh-fixture.js';
 
 interface World {
   readonly app: Http1Echo;
@@ -70,9 +70,8 @@ before(async () => {
     }),
     ['--service', 'client', '--upstream', 'svc:0', '--upstream', 'grpcsvc:0'],
   );
-  const svc = caller.ports.upstreams['svc'];
-  const grpcsvc = caller.ports.upstreams['grpcsvc'];
-  assert.ok(svc !== undefined && grpcsvc !== undefined);
+  const svc = upstreamPortOf(caller, 'svc');
+  const grpcsvc = upstreamPortOf(caller, 'grpcsvc');
   world = { app, grpcApp, caller, svc, grpcsvc };
 });
 

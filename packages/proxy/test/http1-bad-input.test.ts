@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { ProxyBootstrapSchema, ProxySnapshotSchema } from '@weft/api';
 import { createLogger } from '@weft/core';
 import { createTmpDir, HELLO_BODY, RESET_PARTIAL_BYTES, startHttp1Echo, startWeft, type Http1Echo, type TmpDir } from '@weft/testing';
-import { adminGet, curl, eventually, parseResponses, type ProxyProcess, rawClient, rawRequest, type RawResponse, snapshot, startProxy, suiteContext } from './http1-mesh-fixture.js';
+import { adminGet, curl, eventually, parseResponses, type ProxyProcess, rawClient, rawRequest, type RawResponse, snapshot, startProxy, suiteContext, upstreamPortOf } from './http1-mesh-fixture.js';
 import { Proxy } from '../src/index.js';
 
 /** A TCP server that reads a request head and resets the connection without answering. */
@@ -91,7 +91,7 @@ describe('bad input and upstream failures', () => {
       limits: { ...LIMITS, responseTimeoutMs: 1000 },
     });
     outbound = await startProxy(ctx, dir, outboundSnapshot, ['--service', 'client', '--upstream', 'svc:0', '--http-proxy-port', '0']);
-    outPort = outbound.ports.upstreams['svc'] as number;
+    outPort = upstreamPortOf(outbound, 'svc');
     httpProxy = outbound.ports.httpProxy as number;
   });
   after(() => ctx.cleanup());

@@ -155,6 +155,17 @@ export const startProxy = async (
   };
 };
 
+/**
+ * The port of the explicit upstream listener (`--upstream SERVICE:0`) a started proxy reported
+ * for `service`. Throws, naming what it did report, when there is none: a test that went on
+ * with a made-up port would fail later, connecting to the wrong place.
+ */
+export const upstreamPortOf = (proxy: { readonly ports: { readonly upstreams: Readonly<Record<string, number>> } }, service: string): number => {
+  const port = proxy.ports.upstreams[service];
+  if (port === undefined) throw new Error(`no upstream listener for ${service}: ${JSON.stringify(proxy.ports)}`);
+  return port;
+};
+
 /** What {@link startMesh} brings up. */
 export interface Mesh {
   readonly dir: TmpDir;
@@ -239,8 +250,8 @@ export const startMesh = async (t: TestContext, o: MeshOptions): Promise<Mesh> =
       ...(o.outboundArgs ?? []),
     ]),
   ]);
-  const upstreamPort = outbound.ports.upstreams[service];
-  if (upstreamPort === undefined || outbound.ports.httpProxy === undefined) {
+  const upstreamPort = upstreamPortOf(outbound, service);
+  if (outbound.ports.httpProxy === undefined) {
     throw new Error(`outbound proxy did not report its listeners: ${JSON.stringify(outbound.ports)}`);
   }
   return { dir, inbound, outbound, upstreamPort, httpProxyPort: outbound.ports.httpProxy, outboundSnapshot };

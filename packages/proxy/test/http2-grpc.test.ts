@@ -54,6 +54,7 @@ import {
   type TestPki,
   type TmpDir,
 } from '@weft/testing';
+import { upstreamPortOf } from './http1-mesh-fixture.js';
 
 /**
  * HTTP/2 and gRPC end to end through two proxies: client -> outbound proxy (explicit
@@ -136,8 +137,7 @@ const startMesh = async (t: After, opts: MeshOptions): Promise<Mesh> => {
       ...(opts.outboundLimits === undefined ? {} : { limits: opts.outboundLimits }),
     }),
   );
-  const port = outbound.ports.upstreams['echo'];
-  assert.ok(port !== undefined);
+  const port = upstreamPortOf(outbound, 'echo');
   return { inbound, outbound, port, upstreams: outbound.ports.upstreams };
 };
 
@@ -386,7 +386,7 @@ test('proxy errors reach gRPC clients as statuses with x-weft-error in trailers 
     return c.unary({ message: 'x' });
   };
 
-  const r404 = await call(nr.ports.upstreams['nosuch']);
+  const r404 = await call(upstreamPortOf(nr, 'nosuch'));
   assert.equal(r404.code, status.UNIMPLEMENTED);
   assert.match(weftError(r404.trailers), /WEFT_ERR_PROXY_NO_ROUTE \(NR\) at outbound/);
 

@@ -23,6 +23,7 @@ import {
   waitForVersion,
   type Mesh,
   type ProxyProcess,
+  upstreamPortOf,
 } from './http1-mesh-fixture.js';
 
 interface Reply {
@@ -104,7 +105,7 @@ describe('config swap under load (TLS between proxies)', () => {
       startProxy(ctx, dir, inboundSnapshot('inbound-b'), ['--service', 'svc', '--port', String(portB), '--app-port', String(v2.port), '--label', 'version=v2']),
       startProxy(ctx, dir, outSnap('e1', [epA]), ['--service', 'client', '--upstream', 'svc:0']),
     ]);
-    port = out.ports.upstreams['svc'] as number;
+    port = upstreamPortOf(out, 'svc');
   });
   after(() => ctx.cleanup());
 
@@ -339,7 +340,7 @@ describe('drain under load (SIGTERM)', () => {
       agent.destroy();
     });
     const before = app.requests;
-    const stuck = get(agent, outbound.ports.upstreams['svc'] as number, '/slow/20000').then(
+    const stuck = get(agent, upstreamPortOf(outbound, 'svc'), '/slow/20000').then(
       (r) => `status ${r.status}`,
       (err: Error) => `failed: ${err.message}`,
     );

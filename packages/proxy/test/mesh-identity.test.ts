@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { CONFIG_STREAM_PATH } from '@weft/api';
 import { createJoinToken, createTestPki, createTmpDir, freePort, startHttp1Echo, startWeft } from '@weft/testing';
 import { configOf, eventually, get, startControlPlaneProcess, startStreamProxy } from './control-fixture.js';
+import { upstreamPortOf } from './http1-mesh-fixture.js';
 
 const curl = (args: string[]): { status: number; headers: string; body: string } => {
   const r = spawnSync('curl', ['-sS', '-D', '-', '--max-time', '5', ...args], { encoding: 'utf8' });
@@ -38,7 +39,7 @@ test('proxies join with tokens and talk mTLS; a STRICT mesh port refuses plainte
   const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
   const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo'), '--workload', 'echo-1'], await cp.token('echo'));
   const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web')], await cp.token('web'));
-  const port = web.ports.upstreams['echo'] ?? 0;
+  const port = upstreamPortOf(web, 'echo');
   await eventually('traffic through web to echo', async () => {
     const r = await get(port);
     return 'status' in r && r.status === 200 && r.servedBy === 'app';
@@ -183,7 +184,7 @@ test('weft ca rotate under traffic: every proxy trusts the new root, renews with
   const cp = await startControlPlaneProcess(t, dir.join('cp'), streamPort);
   const echo = await startStreamProxy(t, streamPort, ['--service', 'echo', '--app-port', String(app.port), '--data-dir', dir.join('echo'), '--workload', 'echo-1'], await cp.token('echo'));
   const web = await startStreamProxy(t, streamPort, ['--service', 'web', '--upstream', 'echo:0', '--data-dir', dir.join('web'), '--workload', 'web-1'], await cp.token('web'));
-  const port = web.ports.upstreams['echo'] ?? 0;
+  const port = upstreamPortOf(web, 'echo');
   await eventually('traffic through web to echo', async () => {
     const r = await get(port);
     return 'status' in r && r.status === 200;

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { CertificateAuthority } from '@weft/control-plane/ca';
 import { createTmpDir, freePort, startHttp1Echo, type TmpDir } from '@weft/testing';
 import { createKeyAndCsr } from '../src/identity/key-and-csr.js';
-import { snapshot, startProxy } from './http1-mesh-fixture.js';
+import { snapshot, startProxy, upstreamPortOf } from './http1-mesh-fixture.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -59,7 +59,7 @@ test('a caller refuses an endpoint presenting another identity; a mesh port refu
       },
       ['--service', 'web', '--upstream', 'echo:0'],
     );
-    return caller.ports.upstreams['echo'] ?? 0;
+    return upstreamPortOf(caller, 'echo');
   };
 
   const wrong = await fetch(`http://127.0.0.1:${await callerFor('spiffe://cluster.local/ns/default/sa/echo')}/hello`);

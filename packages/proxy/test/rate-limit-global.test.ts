@@ -14,7 +14,7 @@ import { GlobalRateLimiter, KEY_PREFIX } from '../src/ratelimit/global-rate-limi
 import { InboundRateLimits } from '../src/ratelimit/inbound-rate-limits.js';
 import { RedisConnection, RedisUnavailableError } from '../src/ratelimit/redis/redis-connection.js';
 import { RespError } from '../src/ratelimit/redis/resp.js';
-import { snapshot, startProxy, waitForVersion, type ProxyProcess, type TestContext } from './http1-mesh-fixture.js';
+import { snapshot, startProxy, waitForVersion, type ProxyProcess, type TestContext, upstreamPortOf } from './http1-mesh-fixture.js';
 import { startTestRedis, type TestRedis } from './redis-fixture.js';
 
 const HOUR = 3_600_000;
@@ -174,8 +174,7 @@ describe('two proxy replicas of one Service with a GLOBAL policy', { timeout: 12
       snapshot({ services: [{ name: 'svc', ports: [{ port: 9080, protocol: 'http' }] }], endpoints: { 'svc.default': ports.map((port) => ({ address: '127.0.0.1', port })) } }),
       ['--service', 'client', '--upstream', 'svc:0'],
     );
-    const callerPort = caller.ports.upstreams['svc'];
-    assert.ok(callerPort !== undefined);
+    const callerPort = upstreamPortOf(caller, 'svc');
     world = {
       app,
       replicas,

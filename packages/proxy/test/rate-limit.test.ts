@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createTestPki, createTmpDir, freePort, grpcEchoClient, startGrpcEcho, startHttp1Echo, type GrpcEcho, type Http1Echo } from '@weft/testing';
-import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion } from './http1-mesh-fixture.js';
+import { adminGet, eventually, metric, type ProxyProcess, snapshot, startProxy, type TestContext, tlsTransport, waitForVersion, upstreamPortOf } from './http1-mesh-fixture.js';
 
 const TD = 'test.local';
 const HOUR = 3_600_000;
@@ -61,11 +61,6 @@ before(async () => {
     startProxy(ctx, dir, callerSnapshot('client'), ['--service', 'client', '--upstream', 'svc:0', '--upstream', 'grpcsvc:0']),
     startProxy(ctx, dir, callerSnapshot('other'), ['--service', 'other', '--upstream', 'svc:0']),
   ]);
-  const port = (p: ProxyProcess, s: string): number => {
-    const n = p.ports.upstreams[s];
-    assert.ok(n !== undefined, `no upstream listener ${s}`);
-    return n;
-  };
   world = {
     app,
     grpcApp,
@@ -73,8 +68,8 @@ before(async () => {
     grpcServer,
     serverSnapshot,
     grpcSnapshot: serverSnapshot,
-    client: { svc: port(client, 'svc'), grpcsvc: port(client, 'grpcsvc') },
-    other: { svc: port(other, 'svc') },
+    client: { svc: upstreamPortOf(client, 'svc'), grpcsvc: upstreamPortOf(client, 'grpcsvc') },
+    other: { svc: upstreamPortOf(other, 'svc') },
   };
 });
 
