@@ -199,6 +199,9 @@ const alive = (chain) => {
   }
 };
 
+/** What a second round keeps of a measurement (see report.mjs). */
+const loadOf = (res) => ({ rps: res.throughput.rps, cpuUsPerReq: res.cpuUsPerReq });
+
 const measure = async (cfg, ctx) => {
   const res = { name: cfg.name, kind: cfg.kind, hops: cfg.hops, ref: cfg.ref ?? null, twin: cfg.twin ?? null, status: 'ok' };
   let backend = null;
@@ -305,35 +308,23 @@ const main = async () => {
     say(`${cfg.name}: starting`);
     results.push(await measure(cfg, ctx));
   }
-  // A twin pair is measured once more in the other order, and judged by both rounds: on a
-  // shared machine the configuration measured second in a pair tends to get less of it, so
-  // one order alone would favour whichever goes first.
-  for (const cfg of selected.filter((c) => c.twin)) {
-    const mine = results.find((r) => r.name === cfg.name);
-    const twin = results.find((r) => r.name === cfg.twin);
-    const twinCfg = selected.find((c) => c.name === cfg.twin);
-    if (exiting || mine?.status !== 'ok' || twin?.status !== 'ok' || !twinCfg) continue;
-    say(`${cfg.name}: second round, this time before ${cfg.twin}`);
-    const again = await measure(cfg, ctx);
-    const twinAgain = await measure(twinCfg, ctx);
-    if (again.status !== 'ok' || twinAgain.status !== 'ok') continue;
-    mine.secondRound = { rps: again.throughput.rps, cpuUsPerReq: again.cpuUsPerReq };
-    twin.secondRound = { rps: twinAgain.throughput.rps, cpuUsPerReq: twinAgain.cpuUsPerReq };
-  }
-  // The configuration issue 2's targets judge is measured once more right before its HAProxy
-  // reference, the other order from the first pass (where HAProxy ran minutes earlier): its
-  // ratios to HAProxy are the geometric mean of the two rounds (report.mjs), so that neither
-  // the order nor a slow phase of the host during one of them decides the verdict.
-  for (const cfg of selected.filter((c) => c.name === JUDGED)) {
-    const mine = results.find((r) => r.name === cfg.name);
-    const ref = results.find((r) => r.name === cfg.ref);
-    const refCfg = selected.find((c) => c.name === cfg.ref);
-    if (exiting || mine?.status !== 'ok' || ref?.status !== 'ok' || !refCfg) continue;
-    say(`${cfg.name}: second round, right before ${cfg.ref}`);
-    const again = await measure(cfg, ctx);
-    const refAgain = await measure(refCfg, ctx);
-    if (again.status !== 'ok' || refAgain.status !== 'ok') continue;
-    mine.refRound = { rps: again.throughput.rps, cpuUsPerReq: again.cpuUsPerReq, refRps: refAgain.throughput.rps, refCpuUsPerReq: refAgain.cpuUsPerReq };
+  // Second rounds, in the other order from the first pass, so that neither the order nor a
+  // slow phase of the host during one round decides a ratio (report.mjs takes the geometric
+  // mean of the rounds): a twin pair (on a shared machine the configuration measured second
+  // tends to get less of it), and the configuration issue 2's targets judge, right before
+  // its HAProxy reference (which the first pass ran minutes earlier).
+  for (const cfg of selected) {
+    const pairs = [...(cfg.twin ? [['twinRound', cfg.twin, 'this time before']] : []), ...(cfg.name === JUDGED && cfg.ref ? [['refRound', cfg.ref, 'right before']] : [])];
+    for (const [key, partner, how] of pairs) {
+      const mine = results.find((r) => r.name === cfg.name);
+      const other = results.find((r) => r.name === partner);
+      const otherCfg = selected.find((c) => c.name === partner);
+      if (exiting || mine?.status !== 'ok' || other?.status !== 'ok' || !otherCfg) continue;
+      say(`${cfg.name}: second round, ${how} ${partner}`);
+      const again = await measure(cfg, ctx);
+      const otherAgain = await measure(otherCfg, ctx);
+      if (again.status === 'ok' && otherAgain.status === 'ok') mine[key] = { mine: loadOf(again), partner: loadOf(otherAgain) };
+    }
   }
   // The backend alone once more, last: on this shared VM the tail of one 10 s latency run
   // swings by several ms with what the host does, and every configuration's added latency

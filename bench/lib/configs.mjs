@@ -9,10 +9,10 @@
 // event loop (except weft-2hop-c2, `--concurrency 2`).
 
 import fs from 'node:fs';
-import { sidecarLaunch } from './sidecar-launch.mjs';
 import path from 'node:path';
 import { BODY } from './body.mjs';
 import { freePort, httpGet, start, waitFor, run, tail } from './proc.mjs';
+import { sidecarLaunch } from './sidecar-launch.mjs';
 
 /** Every configuration, in run order. `ref` is the HAProxy configuration it is compared with. */
 export const CONFIGS = [
@@ -309,8 +309,7 @@ const startWeft = async (ctx, name, { service, port, appPort, upstream, snapshot
   fs.writeFileSync(file, snapshot);
   const admin = await freePort();
   const launch = sidecarLaunch(ctx.root, ctx.weft.bin);
-  const nodeFlags = launch.nodeFlags;
-  const args = [...nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port)];
+  const args = [...launch.nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port)];
   if (appPort) args.push('--app-port', String(appPort));
   if (upstream) args.push('--upstream', upstream);
   args.push('--admin-port', String(admin), '--config', file);
@@ -321,7 +320,7 @@ const startWeft = async (ctx, name, { service, port, appPort, upstream, snapshot
     env: { ...launch.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
   });
   proc.admin = admin;
-  proc.command = [...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`), 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a))].join(' ');
+  proc.command = [...launch.envWords, 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a))].join(' ');
   return proc;
 };
 

@@ -11,11 +11,11 @@
 // is not counted in the proxies' CPU or memory; its own numbers are recorded beside them.
 
 import fs from 'node:fs';
-import { sidecarLaunch } from './sidecar-launch.mjs';
 import path from 'node:path';
 import { Unavailable } from './configs.mjs';
 import { BODY } from './body.mjs';
 import { freePort, httpGet, memMb, start, tail, waitFor } from './proc.mjs';
+import { sidecarLaunch } from './sidecar-launch.mjs';
 
 export const MTLS_CONFIGS = [{ name: 'weft-2hop-mtls', kind: 'weft', hops: 2, ref: 'haproxy-2hop', mtls: true }];
 
@@ -77,9 +77,8 @@ const startMeshProxy = async (ctx, cp, name, { service, port, appPort, upstream 
   const tokenFile = path.join(dir, 'join-token');
   fs.writeFileSync(tokenFile, await createJoinToken(cp, service), { mode: 0o600 });
   const launch = sidecarLaunch(ctx.root, ctx.weft.bin);
-  const nodeFlags = launch.nodeFlags;
   const args = [
-    ...nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port),
+    ...launch.nodeFlags, ctx.weft.bin, 'proxy', '--service', service, '--namespace', 'default', '--port', String(port),
     '--control-plane', `127.0.0.1:${cp.stream}`, '--token-file', tokenFile, '--data-dir', path.join(dir, 'data'),
   ];
   if (appPort) args.push('--app-port', String(appPort));
@@ -91,7 +90,7 @@ const startMeshProxy = async (ctx, cp, name, { service, port, appPort, upstream 
     env: { ...launch.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn', NODE_ENV: 'production' },
   });
   proc.admin = admin;
-  proc.command = [...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`), 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a.startsWith(ctx.tmp) ? a.replace(ctx.tmp, '$TMP') : a))].join(' ');
+  proc.command = [...launch.envWords, 'node', ...args.map((a) => (a === ctx.weft.bin ? path.relative(ctx.root, a) : a.startsWith(ctx.tmp) ? a.replace(ctx.tmp, '$TMP') : a))].join(' ');
   return proc;
 };
 

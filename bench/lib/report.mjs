@@ -32,23 +32,18 @@ export const summarize = (results) => {
     const twin = r.twin && by[r.twin]?.status === 'ok' ? by[r.twin] : null;
     row.rps = Math.round(r.throughput.rps);
     row.cpuUsPerReq = r.hops ? r2(r.cpuUsPerReq) : null;
-    // Both orders when the run measured the configuration again right before its reference
-    // (run.mjs): the geometric mean of the two rounds' ratios.
-    const rr = ref ? r.refRound : undefined;
-    row.throughputVsHaproxyRounds = ref ? [r3(r.throughput.rps / ref.throughput.rps), ...(rr ? [r3(rr.rps / rr.refRps)] : [])] : [];
-    row.cpuVsHaproxyRounds = ref && r.hops ? [r3(r.cpuUsPerReq / ref.cpuUsPerReq), ...(rr ? [r3(rr.cpuUsPerReq / rr.refCpuUsPerReq)] : [])] : [];
-    const geomean = (xs) => (xs.length === 0 ? null : r3(Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)));
-    row.throughputVsHaproxy = geomean(row.throughputVsHaproxyRounds);
-    row.cpuVsHaproxy = geomean(row.cpuVsHaproxyRounds);
+    const vsHaproxy = ref ? rounds(r, ref, r.refRound, 'rps') : [];
+    const cpuVsHaproxy = ref && r.hops ? rounds(r, ref, r.refRound, 'cpuUsPerReq') : [];
+    row.throughputVsHaproxyRounds = vsHaproxy.map(r3);
+    row.throughputVsHaproxy = geomean(vsHaproxy);
+    row.cpuVsHaproxyRounds = cpuVsHaproxy.map(r3);
+    row.cpuVsHaproxy = geomean(cpuVsHaproxy);
     if (r.twin) {
       row.twin = r.twin;
-      // Both orders when the run measured the pair twice (run.mjs): the geometric mean of the
-      // two rounds' ratios, so that neither order's bias decides.
-      const both = (first, second) => (second === null ? first : Math.sqrt(first * second));
-      const second = (f) => (r.secondRound && twin?.secondRound ? f(r.secondRound) / f(twin.secondRound) : null);
-      row.throughputRounds = twin ? [r3(r.throughput.rps / twin.throughput.rps), ...(second((x) => x.rps) === null ? [] : [r3(second((x) => x.rps))])] : [];
-      row.throughputVsTwin = twin ? r3(both(r.throughput.rps / twin.throughput.rps, second((x) => x.rps))) : null;
-      row.cpuVsTwin = twin ? r3(both(r.cpuUsPerReq / twin.cpuUsPerReq, second((x) => x.cpuUsPerReq))) : null;
+      const vsTwin = twin ? rounds(r, twin, r.twinRound, 'rps') : [];
+      row.throughputRounds = vsTwin.map(r3);
+      row.throughputVsTwin = geomean(vsTwin);
+      row.cpuVsTwin = twin ? geomean(rounds(r, twin, r.twinRound, 'cpuUsPerReq')) : null;
       row.p50VsTwinMs = twin ? r3(r.fixedRate.latency.p50 - twin.fixedRate.latency.p50) : null;
       row.p99VsTwinMs = twin ? r3(r.fixedRate.latency.p99 - twin.fixedRate.latency.p99) : null;
     }
@@ -73,6 +68,18 @@ export const summarize = (results) => {
     return row;
   });
 };
+
+/**
+ * `r`'s ratio to `other` in each round: the first pass, then, when the run measured the pair
+ * again in the other order (run.mjs), that second round (`{ mine, partner }`).
+ */
+const rounds = (r, other, second, key) => {
+  const first = key === 'rps' ? r.throughput.rps / other.throughput.rps : r.cpuUsPerReq / other.cpuUsPerReq;
+  return second ? [first, second.mine[key] / second.partner[key]] : [first];
+};
+
+/** The geometric mean of the rounds' ratios (so that neither order's bias decides), rounded; null for none. */
+const geomean = (xs) => (xs.length === 0 ? null : r3(Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)));
 
 /** Direct's latency percentiles: each the lower of its first and (when measured) last run. */
 export const directFloor = (direct) => {

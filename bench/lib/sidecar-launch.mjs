@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** `{ env, nodeFlags }` from the shebang of `bin`, or of the repository's bin when it has none. */
+/**
+ * `{ env, nodeFlags, envWords }` from the shebang of `bin`, or of the repository's bin when it
+ * has none; `envWords` is `env` as `NAME=value` words, to print a command line.
+ */
 export const sidecarLaunch = (root, bin) => {
   const shebangOf = (file) => {
     const first = fs.readFileSync(file, 'utf8').split('\n')[0] ?? '';
@@ -17,5 +20,5 @@ export const sidecarLaunch = (root, bin) => {
   const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=')));
   const override = process.env.WEFT_BENCH_NODE_FLAGS;
   const nodeFlags = override !== undefined ? override.split(' ').filter(Boolean) : words.slice(node + 1);
-  return { env, nodeFlags };
+  return { env, nodeFlags, envWords: words.slice(0, node) };
 };
