@@ -1,4 +1,5 @@
 import { int, literal, maxLength, minLength, number, optional, positive, regex, strictObject, string, type Infer } from './zod-mini.js';
+import { DNS_LABEL_MESSAGES, RFC1123_LABEL } from './dns-names.js';
 
 /**
  * Join tokens: what a proxy presents once to the control plane to obtain its identity
@@ -30,14 +31,14 @@ export const JOIN_TOKEN_ID_PATTERN = /^[0-9a-f]{16}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
- * A namespace or service name: an RFC 1123 label, with the messages of the resource kinds'
- * `dnsLabel` (resources/fields.ts), which this module cannot import: it is built with
- * classic zod, and the proxy reads join tokens.
+ * A namespace or service name: an RFC 1123 label, checked as the resource kinds' `dnsLabel`
+ * (resources/fields.ts) checks it, which this module cannot use: it is built with classic
+ * zod, and the proxy reads join tokens.
  */
 const dnsLabel = string().check(
-  minLength(1, 'must not be empty'),
-  maxLength(63, 'must be at most 63 characters'),
-  regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be an RFC 1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit'),
+  minLength(1, DNS_LABEL_MESSAGES.empty),
+  maxLength(63, DNS_LABEL_MESSAGES.tooLong),
+  regex(RFC1123_LABEL, DNS_LABEL_MESSAGES.pattern),
 );
 
 /** The payload of a join token. */

@@ -1,7 +1,8 @@
+import { RFC1123_LABEL } from './dns-names.js';
 import { gte, int, lte, maxLength, minLength, number, record, regex, string } from './zod-mini.js';
 
 /** Field schemas shared by the snapshot's parts. */
-export const dnsLabel = string().check(minLength(1), maxLength(63), regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label'));
+export const dnsLabel = string().check(minLength(1), maxLength(63), regex(RFC1123_LABEL, 'must be a lowercase RFC 1123 label'));
 export const port = number().check(int(), gte(1), lte(65535));
 export const labels = record(string().check(minLength(1), maxLength(63)), string().check(maxLength(63)));
 

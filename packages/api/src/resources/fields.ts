@@ -1,13 +1,11 @@
 import { z } from 'zod';
+import { DNS_LABEL_MESSAGES, RFC1123_LABEL, RFC1123_SUBDOMAIN } from '../dns-names.js';
 
 /**
  * Scalar field schemas shared by the resource kinds: names, ports, labels, header names,
  * percentages. Each carries a message that says the rule in words, because the message is
  * what `weft apply` prints next to the file, line and field.
  */
-
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * An RFC 1123 label: 1 to 63 lowercase letters, digits and `-`, starting and ending with a
@@ -17,9 +15,9 @@ const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 export const dnsLabel = (): z.ZodString =>
   z
     .string()
-    .min(1, 'must not be empty')
-    .max(63, 'must be at most 63 characters')
-    .regex(RFC1123_LABEL, 'must be an RFC 1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit');
+    .min(1, DNS_LABEL_MESSAGES.empty)
+    .max(63, DNS_LABEL_MESSAGES.tooLong)
+    .regex(RFC1123_LABEL, DNS_LABEL_MESSAGES.pattern);
 
 /** An RFC 1123 subdomain: dot-separated labels, at most 253 characters. */
 export const dnsSubdomain = (): z.ZodString =>
